@@ -1,0 +1,1 @@
+"""Configuration shared by Django, the Faust workers and the command line."""

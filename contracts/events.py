@@ -1,0 +1,281 @@
+"""The events of the saga: one frozen msgspec struct per wire type.
+
+Every class carries the envelope (``event_id``, ``type`` with its version,
+``occurred_at``, ``correlation_id``, ``causation_id``); order events add the
+``order_id`` that is also their Kafka key. The wire ``type`` is the struct's tag,
+so one ``decode`` picks the class. A compatible change adds an optional field;
+a breaking change is a new ``.v2`` class emitted beside the old one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+#: Money: decimals sent as JSON strings so no precision is lost; checked non-negative
+#: in ``__post_init__`` (msgspec cannot bound a Decimal by annotation).
+Money = Decimal
+#: Identifiers chosen by clients (order, user, product): short printable strings.
+Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Quantity = Annotated[int, Meta(ge=1, le=10_000)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+Text = Annotated[str, Meta(max_length=2_000)]
+
+#: Why an order was cancelled.
+CancelReason = Literal["payment_declined", "out_of_stock", "timeout"]
+#: The windows analytics reports on.
+WindowKind = Literal["tumbling_1m", "hopping_5m"]
+
+
+def _new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _NonNegativeMoney:
+    """Mixin: every ``Decimal`` field must be finite and >= 0."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
+                raise ValueError(f"`{name}` must be a non-negative amount, got {value}")
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The envelope every event carries.
+
+    ``correlation_id`` ties together every event of one business flow (for an
+    order, its order id's flow); ``causation_id`` is the ``event_id`` of the
+    event this one reacts to (``None`` for the first event of a flow).
+    """
+
+    event_id: uuid.UUID = msgspec.field(default_factory=_new_id)
+    occurred_at: AwareDatetime = msgspec.field(default_factory=_now)
+    correlation_id: Ident
+    causation_id: Ident | None = None
+
+    @classmethod
+    def wire_type(cls) -> str:
+        """The versioned wire type of this class, e.g. ``order.placed.v1``."""
+        tag = cls.__struct_config__.tag
+        assert isinstance(tag, str)
+        return tag
+
+
+class OrderEvent(_NonNegativeMoney, Event, frozen=True, kw_only=True):
+    """An event about one order; ``order_id`` is also its Kafka key."""
+
+    order_id: Ident
+
+
+# -- value objects -----------------------------------------------------------
+
+
+class OrderLine(_NonNegativeMoney, msgspec.Struct, frozen=True, kw_only=True):
+    """One line of an order: a product, how many, and the unit price."""
+
+    product_id: Ident
+    quantity: Quantity
+    unit_price: Money
+
+
+class StockLine(msgspec.Struct, frozen=True, kw_only=True):
+    """Units of one product reserved or released."""
+
+    product_id: Ident
+    quantity: Quantity
+
+
+class Shortage(msgspec.Struct, frozen=True, kw_only=True):
+    """A line that could not be reserved: what was asked and what was there."""
+
+    product_id: Ident
+    requested: Quantity
+    available: Annotated[int, Meta(ge=0)]
+
+
+class ProductStat(_NonNegativeMoney, msgspec.Struct, frozen=True, kw_only=True):
+    """Units and revenue of one product within a window."""
+
+    product_id: Ident
+    units: Annotated[int, Meta(ge=0)]
+    revenue: Money
+
+
+class PageStat(msgspec.Struct, frozen=True, kw_only=True):
+    """Views of one page within a window."""
+
+    page: Text
+    views: Annotated[int, Meta(ge=0)]
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One failed processing attempt of a message, kept in its DLQ history."""
+
+    at: AwareDatetime
+    topic: str
+    error_type: Text
+    error_message: Text
+
+
+# -- the order flow ----------------------------------------------------------
+
+
+class OrderPlaced(OrderEvent, frozen=True, kw_only=True, tag="order.placed.v1"):
+    """A customer placed an order; published by the gateway's outbox relay."""
+
+    user_id: Ident
+    currency: Currency
+    amount: Money
+    items: Annotated[tuple[OrderLine, ...], Meta(min_length=1, max_length=100)]
+
+
+class PaymentAuthorized(OrderEvent, frozen=True, kw_only=True, tag="payment.authorized.v1"):
+    """The customer was charged ``amount``."""
+
+    user_id: Ident
+    amount: Money
+    currency: Currency
+
+
+class PaymentDeclined(OrderEvent, frozen=True, kw_only=True, tag="payment.declined.v1"):
+    """No charge was made; ``reason`` says which rule declined it."""
+
+    user_id: Ident
+    amount: Money
+    currency: Currency
+    reason: Text
+
+
+class PaymentRefunded(OrderEvent, frozen=True, kw_only=True, tag="payment.refunded.v1"):
+    """An authorized charge was given back (compensation of a cancelled order)."""
+
+    user_id: Ident
+    amount: Money
+    currency: Currency
+    reason: Text
+
+
+class InventoryReserved(OrderEvent, frozen=True, kw_only=True, tag="inventory.reserved.v1"):
+    """Every line of the order was reserved."""
+
+    items: tuple[StockLine, ...]
+
+
+class InventoryRejected(OrderEvent, frozen=True, kw_only=True, tag="inventory.rejected.v1"):
+    """Nothing was reserved; ``shortages`` names the lines that were short."""
+
+    shortages: tuple[Shortage, ...]
+
+
+class InventoryReleased(OrderEvent, frozen=True, kw_only=True, tag="inventory.released.v1"):
+    """A reservation was given back (compensation of a cancelled order)."""
+
+    items: tuple[StockLine, ...]
+
+
+class OrderCompleted(OrderEvent, frozen=True, kw_only=True, tag="order.completed.v1"):
+    """Payment and inventory both succeeded: the saga's positive outcome."""
+
+    user_id: Ident
+    amount: Money
+    currency: Currency
+
+
+class OrderCancelled(OrderEvent, frozen=True, kw_only=True, tag="order.cancelled.v1"):
+    """The saga's negative outcome; participants compensate what they did."""
+
+    user_id: Ident
+    reason: CancelReason
+    detail: Text = ""
+
+
+# -- analytics -----------------------------------------------------------------
+
+
+class PageViewed(Event, frozen=True, kw_only=True, tag="page.viewed.v1"):
+    """A dashboard page was loaded; keyed by ``page``."""
+
+    page: Text
+    session_id: Text = ""
+
+
+class TopProductsUpdated(Event, frozen=True, kw_only=True, tag="analytics.top_products.v1"):
+    """A snapshot of one window: top products by demand and by sales, and page views."""
+
+    window_kind: WindowKind
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    demand: tuple[ProductStat, ...] = ()
+    sales: tuple[ProductStat, ...] = ()
+    pageviews: tuple[PageStat, ...] = ()
+    late_events: Annotated[int, Meta(ge=0)] = 0
+
+
+# -- failure handling ------------------------------------------------------------
+
+
+class DeadLetter(Event, frozen=True, kw_only=True, tag="dlq.record.v1"):
+    """A message that failed for good, with its original bytes and where it came from.
+
+    ``key`` and ``value`` are the original bytes (base64 on the wire); ``headers``
+    the original headers. ``history`` lists every failed attempt, oldest first.
+    """
+
+    original_topic: str
+    partition: Annotated[int, Meta(ge=0)]
+    offset: Annotated[int, Meta(ge=0)]
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    consumer_group: str
+    error_type: Text
+    error_message: Text
+    error_stack: Annotated[str, Meta(max_length=20_000)] = ""
+    failed_at: AwareDatetime
+    attempts: Annotated[int, Meta(ge=1)]
+    history: tuple[Attempt, ...] = ()
+
+
+#: Every event class, in saga order. The codec decodes exactly these.
+EVENT_TYPES: tuple[type[Event], ...] = (
+    OrderPlaced,
+    PaymentAuthorized,
+    PaymentDeclined,
+    PaymentRefunded,
+    InventoryReserved,
+    InventoryRejected,
+    InventoryReleased,
+    OrderCompleted,
+    OrderCancelled,
+    PageViewed,
+    TopProductsUpdated,
+    DeadLetter,
+)
+
+AnyEvent = (
+    OrderPlaced
+    | PaymentAuthorized
+    | PaymentDeclined
+    | PaymentRefunded
+    | InventoryReserved
+    | InventoryRejected
+    | InventoryReleased
+    | OrderCompleted
+    | OrderCancelled
+    | PageViewed
+    | TopProductsUpdated
+    | DeadLetter
+)
