@@ -1,0 +1,1 @@
+"""Operational tooling: the infrastructure harness, the process supervisor and the `sagactl` CLI."""

@@ -1,0 +1,1 @@
+"""One module per `sagactl` subcommand; each exposes ``register(subparsers)``."""
