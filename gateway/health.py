@@ -1,0 +1,73 @@
+"""Liveness (`/health`) and readiness (`/ready`: Kafka, database and Redis reachable)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import redis
+from aiokafka.admin import AIOKafkaAdminClient
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+CHECK_TIMEOUT_S = 2.0
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _redis() -> None:
+    client = redis.Redis.from_url(
+        settings.PLATFORM.redis_url,
+        socket_timeout=CHECK_TIMEOUT_S,
+        socket_connect_timeout=CHECK_TIMEOUT_S,
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def _kafka() -> None:
+    async def probe() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=settings.PLATFORM.bootstrap_list,
+            request_timeout_ms=int(CHECK_TIMEOUT_S * 1000),
+        )
+        await asyncio.wait_for(admin.start(), CHECK_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(admin.describe_cluster(), CHECK_TIMEOUT_S)
+        finally:
+            await admin.close()
+
+    asyncio.run(probe())
+
+
+CHECKS: dict[str, Callable[[], None]] = {"kafka": _kafka, "database": _database, "redis": _redis}
+
+
+def ready(request: HttpRequest) -> JsonResponse:
+    """200 when every dependency answers, else 503 naming the ones that do not."""
+    results = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:
+            results[name] = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            results[name] = {"status": "up"}
+        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    ok = all(r["status"] == "up" for r in results.values())
+    return JsonResponse(
+        {"status": "ready" if ok else "not_ready", "checks": results}, status=200 if ok else 503
+    )

@@ -1,0 +1,1 @@
+"""Orders: the write side (order + outbox), the read model and their API."""

@@ -1,0 +1,89 @@
+"""Writes of the orders app: accept an order and its outbox event in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+import contracts
+from contracts import topics
+from gateway.orders.domain import NewOrder, order_placed
+from gateway.orders.models import Order, OutboxMessage
+
+#: Postgres channel the relay LISTENs on; NOTIFY inside the transaction fires on commit.
+OUTBOX_CHANNEL = "outbox"
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key or order id was already used for a different request."""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"{field} {value!r} was already used with a different request body")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Accepted:
+    order: Order
+    created: bool
+
+
+def order_create(*, new: NewOrder, idempotency_key: str | None, request_hash: str) -> Accepted:
+    """Store ``new`` as PENDING plus its ``OrderPlaced`` outbox row, atomically.
+
+    A repeated request (same idempotency key, or same order id) with the same body
+    returns the existing order; with a different body it raises ``IdempotencyConflict``.
+    """
+    existing = _existing(new.order_id, idempotency_key, request_hash)
+    if existing is not None:
+        return Accepted(existing, created=False)
+    now = timezone.now()
+    event = order_placed(new, at=now)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                order_id=new.order_id,
+                user_id=new.user_id,
+                currency=new.currency,
+                amount=new.amount,
+                items=[
+                    {"productId": x.product_id, "quantity": x.quantity, "price": str(x.unit_price)}
+                    for x in new.lines
+                ],
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                created_at=now,
+                updated_at=now,
+            )
+            OutboxMessage.objects.create(
+                topic=topics.ORDERS.name,
+                key=contracts.key_of(event),
+                value=contracts.encode(event),
+                headers=[["event_type", event.wire_type()]],
+                created_at=now,
+            )
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
+    except IntegrityError:
+        # A concurrent request with the same id or key won the race: answer as a replay.
+        existing = _existing(new.order_id, idempotency_key, request_hash)
+        if existing is None:
+            raise
+        return Accepted(existing, created=False)
+    return Accepted(order, created=True)
+
+
+def _existing(order_id: str, idempotency_key: str | None, request_hash: str) -> Order | None:
+    if idempotency_key:
+        by_key = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if by_key is not None:
+            if by_key.request_hash != request_hash:
+                raise IdempotencyConflict("Idempotency-Key", idempotency_key)
+            return by_key
+    by_id = Order.objects.filter(order_id=order_id).first()
+    if by_id is not None and by_id.request_hash != request_hash:
+        raise IdempotencyConflict("orderId", order_id)
+    return by_id

@@ -1,0 +1,20 @@
+"""Routes of the gateway."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gateway import health
+from gateway.orders.apis import OrderCollectionApi, OrderDetailApi
+
+urlpatterns = [
+    path("api/orders", OrderCollectionApi.as_view(), name="orders"),
+    path("api/orders/<str:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("health", health.health, name="health"),
+    path("ready", health.ready, name="ready"),
+]
+
+handler400 = "gateway.errors.bad_request"
+handler404 = "gateway.errors.not_found"
+handler500 = "gateway.errors.server_error"
