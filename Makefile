@@ -1,0 +1,34 @@
+# One command runs the platform, one runs every test tier.
+#   make run          broker, PostgreSQL, Redis, gateway, relay, projector and workers
+#   make run SCALE=payment=3
+#   make test         every tier (fast + integration) against a real Kafka/PostgreSQL/Redis
+#   make test-fast    the fast tier only: no broker, no database server
+#   make check        ruff (lint + format) and mypy
+
+.PHONY: run test test-fast check fmt bootstrap clean
+
+VENV := .venv/bin
+
+bootstrap:
+	@scripts/bootstrap
+
+run: bootstrap
+	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE))
+
+test: bootstrap
+	$(VENV)/sagactl stack -- $(VENV)/pytest $(PYTEST_ARGS)
+
+test-fast: bootstrap
+	$(VENV)/pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+check: bootstrap
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy .
+
+fmt: bootstrap
+	$(VENV)/ruff check --fix .
+	$(VENV)/ruff format .
+
+clean:
+	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
