@@ -1,0 +1,401 @@
+"""A small process supervisor: named subprocesses, prefixed logs, stop/kill/restart, readiness."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TextIO
+
+#: Name used for the supervisor's own messages in the merged log stream.
+SELF_NAME = "sagactl"
+#: ANSI colours given to process names in turn (only when writing to a terminal).
+_PALETTE = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+_LOUD = "1;31"
+
+
+class SupervisorError(Exception):
+    """A process could not be started, found, or made ready."""
+
+
+class NotReady(SupervisorError):
+    """A process exited or timed out before its readiness check passed."""
+
+    def __init__(self, name: str, reason: str, tail: Sequence[str]) -> None:
+        self.name = name
+        self.reason = reason
+        self.tail = list(tail)
+        lines = "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
+        super().__init__(f"{name} {reason}\n  last {len(self.tail)} lines of {name}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to launch one named process."""
+
+    name: str
+    argv: Sequence[str]
+    #: Added to (and overriding) the supervisor's own environment.
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    #: How long `stop` waits after SIGTERM before it sends SIGKILL.
+    stop_timeout: float = 10.0
+    #: Runs to completion (a migration): its exit is expected, not a crash.
+    oneshot: bool = False
+
+
+@dataclass(frozen=True)
+class Exit:
+    """A process that has exited, and whether someone asked it to."""
+
+    name: str
+    returncode: int
+    expected: bool
+    tail: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        return describe_returncode(self.returncode)
+
+
+def describe_returncode(code: int) -> str:
+    """`code 1` or `signal SIGKILL`, as Popen reports a process's end."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"code {code}"
+
+
+class _Run:
+    """One launch of a process: its Popen, output tail and line watchers."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], tail_lines: int) -> None:
+        self.popen = popen
+        self.tail: deque[str] = deque(maxlen=tail_lines)
+        self.exited = threading.Event()
+        self.expected = False
+        self.watchers: list[tuple[re.Pattern[str], threading.Event]] = []
+        self.lock = threading.Lock()
+        self.reader: threading.Thread | None = None
+
+    def add_line(self, line: str) -> None:
+        with self.lock:
+            self.tail.append(line)
+            for pattern, seen in self.watchers:
+                if not seen.is_set() and pattern.search(line):
+                    seen.set()
+
+    def watch(self, pattern: re.Pattern[str]) -> threading.Event:
+        seen = threading.Event()
+        with self.lock:
+            if any(pattern.search(line) for line in self.tail):
+                seen.set()
+            self.watchers.append((pattern, seen))
+        return seen
+
+
+class Supervisor:
+    """Starts named processes, each in its own process group, and streams their output.
+
+    Output goes line by line to ``stream`` prefixed with the padded process name
+    (coloured on a terminal), or, when ``log_dir`` is given, to ``log_dir/<name>.log``.
+    The supervisor's own messages (start, stop, unexpected exits) always go to ``stream``.
+    """
+
+    def __init__(
+        self,
+        *,
+        stream: TextIO | None = None,
+        log_dir: Path | None = None,
+        color: bool | None = None,
+        on_unexpected_exit: Callable[[Exit], None] | None = None,
+        tail_lines: int = 200,
+    ) -> None:
+        self._stream: TextIO = stream if stream is not None else sys.stdout
+        self._log_dir = log_dir
+        if color is None:
+            color = _isatty(self._stream) and not os.environ.get("NO_COLOR")
+        self._color = color
+        self._on_unexpected_exit = on_unexpected_exit
+        self._tail_lines = tail_lines
+        self._specs: dict[str, ProcessSpec] = {}
+        self._runs: dict[str, _Run] = {}
+        self._started: list[str] = []
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        #: Every exit nobody asked for, oldest first.
+        self.unexpected_exits: list[Exit] = []
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- registry ---------------------------------------------------------------------
+
+    def add(self, spec: ProcessSpec) -> None:
+        """Register a process without starting it (so its name counts for padding)."""
+        with self._lock:
+            if spec.name in self._specs and self.is_running(spec.name):
+                raise SupervisorError(f"{spec.name} is running; stop it before replacing it")
+            self._specs[spec.name] = spec
+
+    @property
+    def names(self) -> list[str]:
+        """Every registered name, in registration order."""
+        return list(self._specs)
+
+    def running(self) -> list[str]:
+        """Names of the processes running now, in start order."""
+        return [name for name in self._started if self.is_running(name)]
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self, spec: ProcessSpec | str) -> int:
+        """Start a process (a new spec, or a registered name again); return its pid."""
+        with self._lock:
+            if isinstance(spec, ProcessSpec):
+                self.add(spec)
+                name = spec.name
+            else:
+                name = spec
+            if self.is_running(name):
+                raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
+            spec_ = self._spec(name)
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec_.env}
+            try:
+                popen = subprocess.Popen(
+                    list(spec_.argv),
+                    cwd=spec_.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own process group: signals reach its children
+                )
+            except OSError as exc:
+                raise SupervisorError(f"cannot start {name} ({spec_.argv[0]}): {exc}") from exc
+            run = _Run(popen, self._tail_lines)
+            run.expected = spec_.oneshot
+            self._runs[name] = run
+            if name in self._started:
+                self._started.remove(name)
+            self._started.append(name)
+            sink = self._open_log(name)
+            run.reader = threading.Thread(
+                target=self._pump, args=(name, run, sink), name=f"log:{name}", daemon=True
+            )
+            run.reader.start()
+            threading.Thread(
+                target=self._reap, args=(name, run), name=f"wait:{name}", daemon=True
+            ).start()
+            self._say(f"started {name} (pid {popen.pid}): {' '.join(spec_.argv)}")
+            return popen.pid
+
+    def stop(self, name: str, timeout: float | None = None) -> int | None:
+        """SIGTERM the process group, SIGKILL it after ``timeout``; return the exit code."""
+        self._spec(name)
+        run = self._runs.get(name)
+        if run is None or run.exited.is_set():
+            return self.returncode(name)
+        deadline = self._spec(name).stop_timeout if timeout is None else timeout
+        run.expected = True
+        self._signal(run, signal.SIGTERM)
+        if not run.exited.wait(deadline):
+            self._say(f"{name} did not stop within {deadline:g}s after SIGTERM; sending SIGKILL")
+            self._signal(run, signal.SIGKILL)
+            run.exited.wait()
+        return run.popen.returncode
+
+    def kill(self, name: str) -> int | None:
+        """SIGKILL the process group at once (a simulated crash); return the exit code."""
+        self._spec(name)
+        run = self._runs.get(name)
+        if run is None or run.exited.is_set():
+            return self.returncode(name)
+        run.expected = True
+        self._signal(run, signal.SIGKILL)
+        run.exited.wait()
+        return run.popen.returncode
+
+    def restart(self, name: str, timeout: float | None = None) -> int:
+        """Stop a process (if running) and start it again; return the new pid."""
+        self.stop(name, timeout)
+        return self.start(name)
+
+    def stop_all(self, timeout: float | None = None) -> None:
+        """Stop every running process, the most recently started first."""
+        for name in reversed(list(self._started)):
+            self.stop(name, timeout)
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
+    # -- waiting ----------------------------------------------------------------------
+
+    def wait_ready(
+        self,
+        name: str,
+        check: Callable[[], bool] | None,
+        timeout: float,
+        interval: float = 0.1,
+    ) -> None:
+        """Poll ``check`` until it returns true; raise `NotReady` if the process exits first
+        or ``timeout`` passes. A check that raises counts as not ready yet. With no check,
+        the process only has to be running."""
+        run = self._run(name)
+        deadline = time.monotonic() + timeout
+        last_error = ""
+        while True:
+            if run.exited.is_set():
+                code = describe_returncode(run.popen.wait())
+                raise NotReady(name, f"exited with {code} before it was ready", list(run.tail))
+            if check is None:
+                return
+            try:
+                if check():
+                    return
+                last_error = ""
+            except Exception as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                why = f" (last check: {last_error})" if last_error else ""
+                reason = f"was not ready within {timeout:g}s{why}"
+                raise NotReady(name, reason, list(run.tail))
+            run.exited.wait(min(interval, remaining))
+
+    def wait_exit(self, name: str, timeout: float) -> int:
+        """Wait for a process to exit by itself; return its exit code."""
+        run = self._run(name)
+        if not run.exited.wait(timeout):
+            raise NotReady(name, f"did not finish within {timeout:g}s", list(run.tail))
+        return run.popen.returncode
+
+    def line_seen(self, name: str, pattern: str) -> Callable[[], bool]:
+        """A readiness check: true once the current run has printed a line matching
+        ``pattern`` (a regular expression)."""
+        return self._run(name).watch(re.compile(pattern)).is_set
+
+    # -- state ------------------------------------------------------------------------
+
+    def is_running(self, name: str) -> bool:
+        run = self._runs.get(name)
+        return run is not None and not run.exited.is_set()
+
+    def pid(self, name: str) -> int:
+        return self._run(name).popen.pid
+
+    def returncode(self, name: str) -> int | None:
+        """The exit code of the latest run, or None while it runs (or never ran)."""
+        run = self._runs.get(name)
+        return run.popen.returncode if run is not None and run.exited.is_set() else None
+
+    def tail(self, name: str, lines: int = 20) -> list[str]:
+        """The last output lines of the latest run."""
+        return list(self._run(name).tail)[-lines:]
+
+    def log_path(self, name: str) -> Path | None:
+        return None if self._log_dir is None else self._log_dir / f"{name}.log"
+
+    # -- internals --------------------------------------------------------------------
+
+    def _spec(self, name: str) -> ProcessSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            known = ", ".join(self._specs) or "none"
+            raise SupervisorError(f"unknown process {name!r}; known: {known}") from None
+
+    def _run(self, name: str) -> _Run:
+        self._spec(name)
+        run = self._runs.get(name)
+        if run is None:
+            raise SupervisorError(f"{name} has not been started")
+        return run
+
+    def _open_log(self, name: str) -> IO[str] | None:
+        path = self.log_path(name)
+        if path is None:
+            return None
+        return path.open("a", encoding="utf-8", buffering=1)
+
+    def _pump(self, name: str, run: _Run, sink: IO[str] | None) -> None:
+        assert run.popen.stdout is not None
+        try:
+            for raw in iter(run.popen.stdout.readline, b""):
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                run.add_line(line)
+                if sink is not None:
+                    sink.write(line + "\n")
+                else:
+                    self._emit(name, line)
+        finally:
+            run.popen.stdout.close()
+            if sink is not None:
+                sink.close()
+
+    def _reap(self, name: str, run: _Run) -> None:
+        code = run.popen.wait()
+        # Sweep what the process left behind in its group (it holds our pipe open).
+        self._signal(run, signal.SIGKILL)
+        if run.reader is not None:
+            # A grandchild that left the group could hold the pipe open forever.
+            run.reader.join(timeout=5.0)
+        event = Exit(name, code, run.expected, tuple(run.tail))
+        if run.expected:
+            verb = "finished with" if self._spec(name).oneshot else "stopped:"
+            self._say(f"{name} {verb} {event.description}", loud=code > 0)
+            run.exited.set()
+            return
+        self.unexpected_exits.append(event)
+        lines = "".join(f"\n    {line}" for line in event.tail[-10:])
+        self._say(
+            f"!!! {name} (pid {run.popen.pid}) exited unexpectedly with {event.description};"
+            f" last lines:{lines or ' (no output)'}",
+            loud=True,
+        )
+        run.exited.set()
+        if self._on_unexpected_exit is not None:
+            self._on_unexpected_exit(event)
+
+    @staticmethod
+    def _signal(run: _Run, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(run.popen.pid, sig)  # fails only when the whole group is gone
+
+    def _width(self) -> int:
+        return max([len(SELF_NAME), *(len(name) for name in self._specs)])
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self._color else text
+
+    def _emit(self, name: str, line: str, *, loud: bool = False) -> None:
+        names = list(self._specs)
+        colour = _PALETTE[names.index(name) % len(_PALETTE)] if name in names else "1"
+        prefix = self._paint(f"{name:<{self._width()}} |", _LOUD if loud else colour)
+        with self._write_lock:
+            self._stream.write(f"{prefix} {self._paint(line, _LOUD) if loud else line}\n")
+            self._stream.flush()
+
+    def _say(self, message: str, *, loud: bool = False) -> None:
+        for line in message.splitlines() or [""]:
+            self._emit(SELF_NAME, line, loud=loud)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
