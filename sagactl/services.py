@@ -1,0 +1,155 @@
+"""The platform's process table: what `sagactl run` starts, how, and when it counts as ready."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+class ServiceError(ValueError):
+    """An unknown service name, or a scale that cannot be applied."""
+
+
+@dataclass(frozen=True)
+class HttpOk:
+    """Ready when ``GET http://127.0.0.1:{port}{path}`` answers 200."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """Ready once the process prints a line matching ``pattern`` (a regular expression)."""
+
+    pattern: str
+
+
+Readiness = HttpOk | LogLine | None
+
+
+@dataclass(frozen=True)
+class Service:
+    """One row of the process table.
+
+    ``argv`` and ``env`` values are templates: ``{python}`` (this interpreter),
+    ``{port}`` (the gateway's HTTP port), ``{web_port}`` (a free port per instance),
+    ``{instance}`` (e.g. ``payment.2``) and ``{var}`` (the state directory).
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    #: None: ready as soon as it runs.
+    ready: Readiness = None
+    #: Several instances may run at once (``SCALE=payment=3``).
+    scalable: bool = False
+    #: Needs the gateway's database migrated before it starts.
+    uses_db: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+#: Each worker instance gets its own Faust web port, on loopback only.
+_FAUST_WEB = ("--web-port", "{web_port}", "--web-bind", "127.0.0.1")
+
+
+def worker(name: str) -> Service:
+    """A Faust worker: ``python -m <name> worker``, one web port and data dir per instance."""
+    return Service(
+        name,
+        ("{python}", "-m", name, "worker", "-l", "info", *_FAUST_WEB),
+        ready=LogLine(r"\[\^Worker\]: Ready"),
+        scalable=True,
+        env={"F_DATADIR": "{var}/faust/{instance}"},
+    )
+
+
+#: One-shot, before anything that uses the database.
+MIGRATE: tuple[str, ...] = ("{python}", "manage.py", "migrate", "--noinput")
+
+#: Every long-running process, in start order (stopped in reverse).
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "gateway",
+        ("{python}", "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "gateway.asgi:application"),
+        ready=HttpOk("/health"),
+        uses_db=True,
+    ),
+    Service("relay", ("{python}", "manage.py", "relay_outbox"), uses_db=True),
+    Service("projector", ("{python}", "manage.py", "project_events"), uses_db=True),
+    worker("payment"),
+)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One process to run: a service, and which copy of it (``payment.2``)."""
+
+    service: Service
+    name: str
+    index: int
+
+
+def by_name(name: str, table: Sequence[Service] = SERVICES) -> Service:
+    for service in table:
+        if service.name == name:
+            return service
+    raise ServiceError(f"unknown service {name!r}; known services: {_known(table)}")
+
+
+def parse_only(text: str, table: Sequence[Service] = SERVICES) -> list[str]:
+    """``"gateway,relay"`` -> the named services, in table order; empty text -> all."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        by_name(name, table)
+    if not names:
+        return [service.name for service in table]
+    return [service.name for service in table if service.name in names]
+
+
+def parse_scale(text: str, table: Sequence[Service] = SERVICES) -> dict[str, int]:
+    """``"payment=3,inventory=2"`` -> ``{"payment": 3, "inventory": 2}``; empty -> ``{}``."""
+    scale: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, count = (s.strip() for s in part.partition("="))
+        if not sep or not name:
+            raise ServiceError(f"bad scale {part!r}: expected SERVICE=COUNT, e.g. payment=3")
+        service = by_name(name, table)
+        try:
+            n = int(count)
+        except ValueError:
+            raise ServiceError(f"bad scale {part!r}: {count!r} is not a whole number") from None
+        if n < 1:
+            raise ServiceError(f"bad scale {part!r}: the count must be at least 1")
+        if n > 1 and not service.scalable:
+            scalable = ", ".join(s.name for s in table if s.scalable) or "none"
+            raise ServiceError(f"{name} runs once and cannot scale; scalable: {scalable}")
+        if name in scale:
+            raise ServiceError(f"bad scale {text!r}: {name} is given twice")
+        scale[name] = n
+    return scale
+
+
+def instances(
+    names: Iterable[str], scale: Mapping[str, int], table: Sequence[Service] = SERVICES
+) -> list[Instance]:
+    """Expand selected services into processes: ``payment`` x3 -> payment.1 .. payment.3."""
+    selected = list(names)
+    for name in scale:
+        if name not in selected:
+            raise ServiceError(
+                f"{name} is scaled but not selected (selected: {', '.join(selected)})"
+            )
+    result: list[Instance] = []
+    for name in selected:
+        service = by_name(name, table)
+        count = scale.get(name, 1)
+        if count == 1:
+            result.append(Instance(service, name, 1))
+        else:
+            result.extend(Instance(service, f"{name}.{i}", i) for i in range(1, count + 1))
+    return result
+
+
+def _known(table: Sequence[Service]) -> str:
+    return ", ".join(service.name for service in table)
