@@ -1,0 +1,175 @@
+"""`sagactl run`: the infrastructure and every service in one terminal, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sagactl.platform import Platform, PlatformError, PlatformOptions
+from sagactl.services import ServiceError, parse_only, parse_scale
+from sagactl.supervisor import Exit
+
+EXAMPLE_ORDER = {
+    "orderId": "550e8400-e29b-41d4-a716-446655440000",
+    "userId": "user-123",
+    "amount": 99.99,
+    "currency": "USD",
+    "items": [{"productId": "prod-001", "quantity": 2, "price": 49.995}],
+}
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="start Kafka, the database, Redis and every service; stream logs until Ctrl-C",
+        description=(
+            "Start the infrastructure (Kafka, PostgreSQL or SQLite, Redis), create the topics,"
+            " migrate, start every service, print the URLs, and stream every process's log"
+            " until Ctrl-C or SIGTERM, then stop everything."
+        ),
+    )
+    parser.add_argument(
+        "--scale",
+        metavar="SVC=N[,SVC=N]",
+        default=None,
+        help="instances per worker, e.g. payment=3 (default: the SCALE environment variable)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="the gateway's port on 127.0.0.1; 0 picks a free one (default: 8000)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="SVC[,SVC]",
+        default="",
+        help="run only these services, e.g. gateway,relay,projector (default: all)",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="write one log file per process here instead of streaming to the terminal",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=120.0,
+        help="seconds each process may take to become ready (default: 120)",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    scale_text = args.scale if args.scale is not None else os.environ.get("SCALE", "")
+    try:
+        options = PlatformOptions(
+            services=parse_only(args.only),
+            scale=parse_scale(scale_text),
+            port=args.port,
+            log_dir=args.log_dir,
+            ready_timeout=args.ready_timeout,
+        )
+    except ServiceError as exc:
+        print(f"sagactl run: error: {exc}", file=sys.stderr)
+        return 2
+
+    from sagactl.infra.stack import Stack  # the heavy part; only needed to actually run
+
+    previous = _stop_on_signals()
+    try:
+        with Stack() as stack:
+            env = stack.env()
+            platform = Platform(env, options, on_unexpected_exit=_keep_going)
+            with platform:
+                print(banner(platform, env), flush=True)
+                while True:
+                    signal.pause()  # logs stream from threads; wake only for Ctrl-C/SIGTERM
+    except KeyboardInterrupt:
+        print("sagactl: stopped.", flush=True)
+        return 0
+    except PlatformError as exc:
+        print(f"sagactl run: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM and Ctrl-C both unwind through the context managers; once either arrives,
+    further signals are ignored so the shutdown itself cannot be interrupted halfway."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print(f"\nsagactl: {signal.Signals(signum).name} received, stopping everything...")
+        raise KeyboardInterrupt
+
+    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _keep_going(event: Exit) -> None:
+    print(
+        f"sagactl: {event.name} is down ({event.description}); the other processes keep"
+        " running. Press Ctrl-C to stop everything.",
+        flush=True,
+    )
+
+
+def banner(platform: Platform, env: Mapping[str, str]) -> str:
+    """What is running and where, plus a curl command to place a first order."""
+    rule = "=" * 78
+    lines = [rule, f" saga platform is up: {', '.join(platform.names)}", ""]
+    if "gateway" in platform.names:
+        url = platform.gateway_url
+        lines += [
+            f"   Dashboard / API    {url}/",
+            f"   Orders API         {url}/api/orders",
+            f"   API docs           {url}/api/docs",
+            f"   Health             {url}/health",
+            f"   Readiness          {url}/ready",
+            "",
+        ]
+    lines += [
+        f"   Kafka              {env.get('KAFKA_BOOTSTRAP_SERVERS', '(not set)')}",
+        f"   Database           {redact(env.get('DATABASE_URL', '(SQLite default)'))}",
+        f"   Redis              {redact(env.get('REDIS_URL', '(not set)'))}",
+        "",
+    ]
+    if "gateway" in platform.names:
+        body = json.dumps(EXAMPLE_ORDER)
+        lines += [
+            " Place an order:",
+            "",
+            f"   curl -i -X POST {platform.gateway_url}/api/orders \\",
+            "     -H 'Content-Type: application/json' \\",
+            f"     -d '{body}'",
+            "",
+        ]
+    if platform.options.log_dir is not None:
+        lines.append(f" Logs are written to {platform.options.log_dir}/<process>.log")
+    else:
+        lines.append(" Logs follow, one prefix per process.")
+    lines += [" Press Ctrl-C to stop everything.", rule]
+    return "\n".join(lines)
+
+
+def redact(url: str) -> str:
+    """Hide the password of a ``scheme://user:password@host`` URL."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

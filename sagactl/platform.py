@@ -1,0 +1,264 @@
+"""`Platform`: topics, migrations and every service process, ready or stopped as one unit."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from sagactl.services import (
+    MIGRATE,
+    SERVICES,
+    HttpOk,
+    Instance,
+    LogLine,
+    Service,
+    by_name,
+    instances,
+)
+from sagactl.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EnsureTopics = Callable[[str], Sequence[str]]
+
+
+class PlatformError(Exception):
+    """The platform could not be brought up; nothing it started is left running."""
+
+
+@dataclass(frozen=True)
+class PlatformOptions:
+    """What to run and where its output goes."""
+
+    #: Service names to run, in any order; None runs the whole table.
+    services: Sequence[str] | None = None
+    #: Instances per scalable service, e.g. ``{"payment": 3}``.
+    scale: Mapping[str, int] = field(default_factory=dict)
+    #: The gateway's HTTP port on 127.0.0.1; 0 picks a free one.
+    port: int = 0
+    #: Per-process log files here instead of prefixed lines on ``stream``.
+    log_dir: Path | None = None
+    #: Faust data dirs and other local state.
+    var_dir: Path = ROOT / "var"
+    ready_timeout: float = 120.0
+    migrate_timeout: float = 120.0
+    stop_timeout: float = 15.0
+    create_topics: bool = True
+    stream: TextIO | None = None
+    color: bool | None = None
+
+
+class Platform:
+    """Creates the topics, migrates, starts every selected process and waits until each is
+    ready; stops them all (newest first) on exit. Used by `sagactl run` and the tests.
+
+    ``env`` is the infrastructure's environment (``Stack.env()``): it is added to this
+    process's own environment for every child. ``table``, ``migrate`` and ``ensure_topics``
+    exist so tests can run stand-in commands.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        options: PlatformOptions | None = None,
+        *,
+        table: Sequence[Service] = SERVICES,
+        migrate: Sequence[str] | None = MIGRATE,
+        ensure_topics: EnsureTopics | None = None,
+        cwd: Path = ROOT,
+        on_unexpected_exit: Callable[[Exit], None] | None = None,
+    ) -> None:
+        self.options = options or PlatformOptions()
+        self.env = dict(env)
+        self._table = table
+        self._migrate = migrate
+        self._ensure_topics = ensure_topics
+        self._cwd = cwd
+        wanted = self.options.services
+        if wanted is not None:
+            for name in wanted:
+                by_name(name, table)  # unknown names fail here, not silently
+        selected = [s.name for s in table if wanted is None or s.name in wanted]
+        self.instances: list[Instance] = instances(selected, self.options.scale, table)
+        self.port = 0
+        self.topics: list[str] = []
+        self.supervisor = Supervisor(
+            stream=self.options.stream,
+            log_dir=self.options.log_dir,
+            color=self.options.color,
+            on_unexpected_exit=on_unexpected_exit,
+        )
+
+    @property
+    def names(self) -> list[str]:
+        """Process names in start order (``gateway``, ..., ``payment.1``, ``payment.2``)."""
+        return [i.name for i in self.instances]
+
+    @property
+    def gateway_url(self) -> str:
+        if not any(i.service.name == "gateway" for i in self.instances) or not self.port:
+            raise PlatformError("the gateway is not running in this platform")
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Platform:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Bring everything up; on any failure stop what started and raise `PlatformError`."""
+        try:
+            self._start()
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, SupervisorError):
+                raise PlatformError(str(exc)) from exc
+            raise
+
+    def stop(self) -> None:
+        self.supervisor.stop_all(self.options.stop_timeout)
+
+    def _start(self) -> None:
+        self.port = self._gateway_port() if self._wants("{port}") else 0
+        if self.options.create_topics:
+            self._create_topics()
+        if self._migrate is not None and any(i.service.uses_db for i in self.instances):
+            self._run_migrate(self._migrate)
+        for instance in self.instances:
+            self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
+        for instance in self.instances:
+            self.supervisor.start(instance.name)
+        for instance in self.instances:
+            self.supervisor.wait_ready(
+                instance.name, self._check(instance), self.options.ready_timeout
+            )
+
+    def _create_topics(self) -> None:
+        bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            raise PlatformError("KAFKA_BOOTSTRAP_SERVERS is not set: cannot create the topics")
+        if self._ensure_topics is not None:
+            self.topics = list(self._ensure_topics(bootstrap))
+        else:
+            from sagactl.topics_admin import ensure_topics
+
+            self.topics = list(ensure_topics(bootstrap))
+
+    def _run_migrate(self, argv: Sequence[str]) -> None:
+        spec = self._spec("migrate", None, argv)
+        self.supervisor.start(spec)
+        try:
+            code = self.supervisor.wait_exit("migrate", self.options.migrate_timeout)
+        except NotReady as exc:
+            self.supervisor.stop("migrate")
+            raise PlatformError(str(exc)) from exc
+        if code != 0:
+            tail = "\n".join(f"    {line}" for line in self.supervisor.tail("migrate", 30))
+            raise PlatformError(f"migrate failed with exit code {code}:\n{tail}")
+
+    def _spec(self, name: str, instance: Instance | None, argv: Sequence[str]) -> ProcessSpec:
+        values = {
+            "python": sys.executable,
+            "port": str(self.port),
+            "instance": name,
+            "var": str(self.options.var_dir),
+        }
+        templates = [*argv, *(instance.service.env.values() if instance else ())]
+        if any("{web_port}" in t for t in templates):
+            values["web_port"] = str(free_port())
+        env = {**self.env}
+        if instance is not None:
+            env.update({k: fill(v, values) for k, v in instance.service.env.items()})
+            env["SAGACTL_INSTANCE"] = name
+        return ProcessSpec(
+            name=name,
+            argv=[fill(a, values) for a in argv],
+            env=env,
+            cwd=self._cwd,
+            stop_timeout=self.options.stop_timeout,
+            oneshot=instance is None,
+        )
+
+    def _check(self, instance: Instance) -> Callable[[], bool] | None:
+        ready = instance.service.ready
+        if isinstance(ready, HttpOk):
+            url = f"http://127.0.0.1:{self.port}{ready.path}"
+
+            def answers_200() -> bool:
+                status = http_status(url)  # connection errors show in the timeout message
+                if status != 200:
+                    raise PlatformError(f"GET {ready.path} answered {status}")
+                return True
+
+            return answers_200
+        if isinstance(ready, LogLine):
+            return self.supervisor.line_seen(instance.name, ready.pattern)
+        return None
+
+    def _wants(self, placeholder: str) -> bool:
+        return any(placeholder in arg for i in self.instances for arg in i.service.argv)
+
+    def _gateway_port(self) -> int:
+        port = self.options.port
+        if port == 0:
+            return free_port()
+        if not port_is_free(port):
+            raise PlatformError(
+                f"port {port} on 127.0.0.1 is already in use; pick another with --port,"
+                " or --port 0 for a free one"
+            )
+        return port
+
+
+#: Loopback checks must not go through an HTTP proxy from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    """The status of ``GET url`` (no proxy); raises on connection errors."""
+    try:
+        with _DIRECT.open(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True if ``GET url`` answers 200; connection errors and other statuses are False."""
+    try:
+        return http_status(url, timeout) == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace the ``{name}`` placeholders of ``values`` only (a ``-c`` script keeps its
+    other braces)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

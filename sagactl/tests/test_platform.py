@@ -1,0 +1,189 @@
+"""`Platform` end to end with stand-in commands, and the `sagactl run` banner."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sagactl.commands.run import banner, redact
+from sagactl.platform import Platform, PlatformError, PlatformOptions, fill, http_ok
+from sagactl.services import SERVICES, HttpOk, LogLine, Service, ServiceError
+
+#: Answers 200 on /health, 404 elsewhere; port from argv.
+FAKE_GATEWAY = """
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+    def log_message(self, *args):
+        print("GET", self.path, flush=True)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+FAKE_WORKER = (
+    "import os, signal; print('instance', os.environ['SAGACTL_INSTANCE'],"
+    " os.environ['KAFKA_BOOTSTRAP_SERVERS'], flush=True);"
+    " print('[^Worker]: Ready', flush=True); signal.pause()"
+)
+ENV = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+
+
+def table(worker_code: str = FAKE_WORKER) -> tuple[Service, ...]:
+    return (
+        Service(
+            "gateway", ("{python}", "-c", FAKE_GATEWAY, "{port}"), HttpOk("/health"), uses_db=True
+        ),
+        Service("relay", ("{python}", "-c", "import signal; signal.pause()"), uses_db=True),
+        Service("payment", ("{python}", "-c", worker_code), LogLine(r"\[\^Worker\]: Ready"), True),
+    )
+
+
+class Topics:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, bootstrap: str) -> list[str]:
+        self.calls.append(bootstrap)
+        return ["orders.v1"]
+
+
+@pytest.fixture
+def out() -> io.StringIO:
+    return io.StringIO()
+
+
+def options(tmp_path: Path, out: io.StringIO, **kwargs: object) -> PlatformOptions:
+    return PlatformOptions(stream=out, var_dir=tmp_path, ready_timeout=20, **kwargs)  # type: ignore[arg-type]
+
+
+def make(tmp_path: Path, out: io.StringIO, *, migrate: str = "print('migrated')", **kw: object):
+    return Platform(
+        ENV,
+        options(tmp_path, out, **kw),
+        table=table(),
+        migrate=("{python}", "-c", migrate),
+        ensure_topics=Topics(),
+        cwd=tmp_path,
+    )
+
+
+def test_platform_runs_migrate_then_every_instance_until_ready(
+    tmp_path: Path, out: io.StringIO
+) -> None:
+    platform = make(tmp_path, out, scale={"payment": 2})
+    with platform:
+        assert platform.names == ["gateway", "relay", "payment.1", "payment.2"]
+        assert platform.supervisor.running() == platform.names
+        assert http_ok(platform.gateway_url + "/health")
+        assert platform.topics == ["orders.v1"]
+        assert "instance payment.2 127.0.0.1:1" in platform.supervisor.tail("payment.2")
+    log = out.getvalue()
+    assert log.index("migrated") < log.index("started gateway")
+    assert platform.supervisor.running() == []
+    assert platform.supervisor.unexpected_exits == []
+
+
+def test_log_dir_gets_a_file_per_instance(tmp_path: Path, out: io.StringIO) -> None:
+    with make(tmp_path, out, scale={"payment": 2}, log_dir=tmp_path / "logs") as platform:
+        assert platform.supervisor.log_path("payment.1") == tmp_path / "logs" / "payment.1.log"
+    assert "[^Worker]: Ready" in (tmp_path / "logs" / "payment.1.log").read_text()
+    assert "migrated" in (tmp_path / "logs" / "migrate.log").read_text()
+
+
+def test_a_failed_migration_starts_nothing(tmp_path: Path, out: io.StringIO) -> None:
+    platform = make(tmp_path, out, migrate="import sys; print('no such table'); sys.exit(1)")
+    with pytest.raises(PlatformError, match=r"migrate failed with exit code 1:\n.*no such table"):
+        platform.start()
+    assert platform.supervisor.running() == []
+
+
+def test_a_process_that_dies_before_ready_stops_the_rest(tmp_path: Path, out: io.StringIO) -> None:
+    platform = Platform(
+        ENV,
+        options(tmp_path, out),
+        table=table("import sys; print('cannot reach kafka'); sys.exit(1)"),
+        migrate=None,
+        ensure_topics=Topics(),
+        cwd=tmp_path,
+    )
+    with pytest.raises(PlatformError) as info:
+        platform.start()
+    assert "payment exited with code 1 before it was ready" in str(info.value)
+    assert "cannot reach kafka" in str(info.value)
+    assert platform.supervisor.running() == []
+
+
+def test_a_busy_port_is_refused_with_advice(tmp_path: Path, out: io.StringIO) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        platform = make(tmp_path, out, port=busy.getsockname()[1])
+        with pytest.raises(PlatformError, match=r"already in use.*--port 0"):
+            platform.start()
+
+
+def test_only_and_unknown_services(tmp_path: Path, out: io.StringIO) -> None:
+    platform = make(tmp_path, out, services=["payment"])
+    assert platform.names == ["payment"]
+    with pytest.raises(PlatformError, match="gateway is not running"):
+        _ = platform.gateway_url
+    with pytest.raises(ServiceError, match="unknown service 'shipping'"):
+        make(tmp_path, out, services=["shipping"])
+
+
+def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) -> None:
+    platform = Platform(ENV, options(tmp_path, out, scale={"payment": 3}, port=8123))
+    assert platform.names == [
+        "gateway",
+        "relay",
+        "projector",
+        "payment.1",
+        "payment.2",
+        "payment.3",
+    ]
+    platform.port = 8123
+    gateway = platform._spec("gateway", platform.instances[0], SERVICES[0].argv)
+    assert list(gateway.argv) == [
+        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "8123", "gateway.asgi:application"
+    ]  # fmt: skip
+    worker = platform._spec("payment.2", platform.instances[4], platform.instances[4].service.argv)
+    assert list(worker.argv)[:6] == [sys.executable, "-m", "payment", "worker", "-l", "info"]
+    assert worker.env["F_DATADIR"] == f"{tmp_path}/faust/payment.2"
+    assert worker.env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:1"
+
+
+def test_fill_leaves_other_braces_alone() -> None:
+    assert fill("{python} -c 'd = {1: 2}' {port}", {"python": "py", "port": "80"}) == (
+        "py -c 'd = {1: 2}' 80"
+    )
+
+
+@pytest.fixture
+def running(tmp_path: Path, out: io.StringIO) -> Iterator[Platform]:
+    with make(tmp_path, out, port=0) as platform:
+        yield platform
+
+
+def test_banner_shows_urls_infrastructure_and_a_working_curl(running: Platform) -> None:
+    env = {**ENV, "DATABASE_URL": "postgresql://saga:s3cret@127.0.0.1:5433/saga"}
+    text = banner(running, env)
+    url = running.gateway_url
+    for path in ("/", "/api/orders", "/api/docs", "/health", "/ready"):
+        assert f"{url}{path}\n" in text + "\n"
+    assert "127.0.0.1:1" in text
+    assert "postgresql://saga:***@127.0.0.1:5433/saga" in text
+    assert "s3cret" not in text
+    assert f"curl -i -X POST {url}/api/orders" in text
+    body = text.split("-d '", 1)[1].split("'", 1)[0]
+    assert json.loads(body)["orderId"] == "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_redact() -> None:
+    assert redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert redact("postgresql://u:p@h:1/d") == "postgresql://u:***@h:1/d"
