@@ -1,0 +1,107 @@
+"""Helpers for tests against the real stack: HTTP, topics, databases, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+T = TypeVar("T")
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(
+    method: str, url: str, body: Any = None, **headers: str
+) -> tuple[int, dict[str, str], Any]:
+    """One JSON request; returns (status, headers, parsed body)."""
+    data = (
+        None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    )
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", headers.pop("content_type", "application/json"))
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    try:
+        with _DIRECT.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+
+
+def eventually(
+    probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+    """Every record currently in ``topic``, all partitions, without a consumer group."""
+
+    async def read() -> list[ConsumerRecord]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()  # loads metadata for every topic
+            found = consumer.partitions_for_topic(topic) or set()
+            partitions = [TopicPartition(topic, p) for p in sorted(found)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            records: list[ConsumerRecord] = []
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=1000)
+                for tp, items in batch.items():
+                    records.extend(items)
+                    if items and items[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            return records
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+def produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> tuple[int, int]:
+    """Send one record with the default (murmur2) partitioner; returns (partition, offset)."""
+
+    async def send() -> tuple[int, int]:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            meta = await producer.send_and_wait(topic, value, key=key)
+            return meta.partition, meta.offset
+        finally:
+            await producer.stop()
+
+    return asyncio.run(send())
+
+
+def fresh_database(url: str) -> str:
+    """A new, empty database on the server of ``url`` (PostgreSQL), or a new SQLite file."""
+    parts = urlsplit(url)
+    name = f"saga_it_{uuid.uuid4().hex[:10]}"
+    if parts.scheme.startswith("sqlite"):
+        return f"sqlite:////tmp/{name}.sqlite3"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
