@@ -12,17 +12,37 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 import msgspec
 from msgspec import Meta
 
-#: Money: decimals sent as JSON strings so no precision is lost; checked non-negative
-#: in ``__post_init__`` (msgspec cannot bound a Decimal by annotation).
+#: Money at run time: a ``Decimal``. On the wire it is a JSON string, so no precision is
+#: lost. It must be finite, not below zero (``-0`` is zero) and below 10**MONEY_DIGITS
+#: (checked in ``__post_init__``: msgspec cannot bound a Decimal by annotation).
 Money = Decimal
+#: How many integer digits an amount may have: amounts stay below 10**15, so sums and
+#: ``quantity * unit_price`` stay exact in the default 28-digit decimal context.
+MONEY_DIGITS = 15
+#: The annotation of money fields: ``Money`` plus its wire form, for the JSON Schemas.
+Amount = Annotated[
+    Money,
+    Meta(
+        description=f"A non-negative decimal amount, sent as a string; at most {MONEY_DIGITS} "
+        "integer digits.",
+        # str(Decimal): digits, or a zero that may be negative ("-0.00"), then an exponent.
+        extra_json_schema={"pattern": r"^([0-9]+(\.[0-9]+)?|-0(\.0+)?)(E[+-][0-9]+)?$"},
+    ),
+]
+# msgspec checks patterns with ``re.search``, where ``$`` also matches before a trailing
+# newline: ``(?!\n)`` rejects "o-1\n" (a different Kafka key) and means nothing in ECMA.
 #: Identifiers chosen by clients (order, user, product): short printable strings.
-Ident = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Ident = Annotated[
+    str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*(?!\n)$")
+]
+#: An ISO 4217 currency code, e.g. ``USD``.
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}(?!\n)$")]
 Quantity = Annotated[int, Meta(ge=1, le=10_000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 Text = Annotated[str, Meta(max_length=2_000)]
@@ -41,16 +61,51 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_money(annotation: object) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _is_money(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_money(arg) for arg in get_args(annotation))
+    return annotation is Decimal
+
+
+class _MoneyFields(dict[type, tuple[str, ...]]):
+    """The money fields of each struct class, found once from its annotations."""
+
+    def __missing__(self, cls: type) -> tuple[str, ...]:
+        names = tuple(f.name for f in msgspec.structs.fields(cls) if _is_money(f.type))
+        self[cls] = names
+        return names
+
+
+_MONEY_FIELDS = _MoneyFields()
+
+
+def _check_money(name: str, value: object) -> None:
+    if not isinstance(value, Decimal):
+        if not isinstance(value, int | float):
+            return  # not a number: msgspec rejects it when decoding
+        value = Decimal(value)
+    if not value.is_finite() or (
+        (value.is_signed() or value.adjusted() >= MONEY_DIGITS) and not value.is_zero()
+    ):
+        raise ValueError(
+            f"`{name}` must be a non-negative amount below 10**{MONEY_DIGITS}, got {value}"
+        )
+
+
 class _NonNegativeMoney:
-    """Mixin: every ``Decimal`` field must be finite and >= 0."""
+    """Mixin: every money field (a ``Decimal``, annotated ``Amount``) must be a valid amount.
+
+    The money fields of each class are looked up once (``_MONEY_FIELDS``), so decoding
+    pays for the money fields only, not for a scan of every field.
+    """
 
     __slots__ = ()
 
     def __post_init__(self) -> None:
-        for name in self.__struct_fields__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
-                raise ValueError(f"`{name}` must be a non-negative amount, got {value}")
+        for name in _MONEY_FIELDS[type(self)]:
+            _check_money(name, getattr(self, name))
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -88,7 +143,7 @@ class OrderLine(_NonNegativeMoney, msgspec.Struct, frozen=True, kw_only=True):
 
     product_id: Ident
     quantity: Quantity
-    unit_price: Money
+    unit_price: Amount
 
 
 class StockLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,7 +166,7 @@ class ProductStat(_NonNegativeMoney, msgspec.Struct, frozen=True, kw_only=True):
 
     product_id: Ident
     units: Annotated[int, Meta(ge=0)]
-    revenue: Money
+    revenue: Amount
 
 
 class PageStat(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,7 +193,7 @@ class OrderPlaced(OrderEvent, frozen=True, kw_only=True, tag="order.placed.v1"):
 
     user_id: Ident
     currency: Currency
-    amount: Money
+    amount: Amount
     items: Annotated[tuple[OrderLine, ...], Meta(min_length=1, max_length=100)]
 
 
@@ -146,7 +201,7 @@ class PaymentAuthorized(OrderEvent, frozen=True, kw_only=True, tag="payment.auth
     """The customer was charged ``amount``."""
 
     user_id: Ident
-    amount: Money
+    amount: Amount
     currency: Currency
 
 
@@ -154,7 +209,7 @@ class PaymentDeclined(OrderEvent, frozen=True, kw_only=True, tag="payment.declin
     """No charge was made; ``reason`` says which rule declined it."""
 
     user_id: Ident
-    amount: Money
+    amount: Amount
     currency: Currency
     reason: Text
 
@@ -163,7 +218,7 @@ class PaymentRefunded(OrderEvent, frozen=True, kw_only=True, tag="payment.refund
     """An authorized charge was given back (compensation of a cancelled order)."""
 
     user_id: Ident
-    amount: Money
+    amount: Amount
     currency: Currency
     reason: Text
 
@@ -190,7 +245,7 @@ class OrderCompleted(OrderEvent, frozen=True, kw_only=True, tag="order.completed
     """Payment and inventory both succeeded: the saga's positive outcome."""
 
     user_id: Ident
-    amount: Money
+    amount: Amount
     currency: Currency
 
 
