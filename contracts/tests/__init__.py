@@ -1,0 +1,1 @@
+"""Unit tests of the contracts: no broker, no database."""
