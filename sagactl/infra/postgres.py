@@ -1,0 +1,202 @@
+"""A throwaway PostgreSQL cluster on a free loopback port, tuned for speed over durability."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+from psycopg import sql
+
+from sagactl.infra.packages import ensure
+from sagactl.infra.ports import LOOPBACK, free_port
+from sagactl.infra.process import ChildProcess, StartupError
+from sagactl.infra.waiting import wait_until
+
+SUPERUSER = "postgres"
+#: PostgreSQL refuses to run as root; as root we run it as Debian's ``postgres`` user.
+SYSTEM_USER = "postgres"
+READY = "database system is ready to accept connections"
+#: A throwaway cluster: losing it on a crash is fine, waiting for disks is not.
+SPEED_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+class PostgresServer:
+    """``initdb`` + ``postgres`` with trust auth; the database ``saga`` is created on start."""
+
+    def __init__(
+        self,
+        *,
+        base_dir: Path | None = None,
+        port: int | None = None,
+        database: str = "saga",
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.database = database
+        self.startup_timeout = startup_timeout
+        self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
+        self.dir = Path(tempfile.mkdtemp(prefix="postgres-", dir=self._reachable(base_dir)))
+        self._process: ChildProcess | None = None
+        self.startup_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    def start(self) -> None:
+        tools = ensure("initdb", "postgres")
+        began = time.monotonic()
+        data = self.dir / "data"
+        sockets = self.dir / "sockets"
+        if self.run_as:
+            _give_to(self.dir, self.run_as)
+        if not (data / "PG_VERSION").exists():
+            self._initdb(tools["initdb"], data)
+        sockets.mkdir(exist_ok=True)
+        if self.run_as:
+            _give_to(sockets, self.run_as)
+        argv = [
+            tools["postgres"],
+            "-D",
+            str(data),
+            "-p",
+            str(self.port),
+            "-h",
+            LOOPBACK,
+            "-k",
+            str(sockets),
+        ]
+        for setting in SPEED_SETTINGS:
+            argv += ["-c", setting]
+        # SIGINT is PostgreSQL's "fast" shutdown; SIGTERM would wait for clients to leave.
+        self._process = ChildProcess(
+            "postgres",
+            argv,
+            self.dir / "postgres.log",
+            cwd=self.dir,
+            user=self.run_as,
+            stop_signal=signal.SIGINT,
+        )
+        self._process.start()
+        try:
+            self._process.wait_for_output(READY, self.startup_timeout)
+            wait_until(
+                self._accepts, timeout=self.startup_timeout, what=f"PostgreSQL on port {self.port}"
+            )
+            self.create_database(self.database)
+        except BaseException:
+            self._process.stop(timeout=10)
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` unless it exists; return its URL."""
+        with self._connect() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url_for(name)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._process is not None:
+            self._process.stop(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _initdb(self, initdb: str, data: Path) -> None:
+        argv = [
+            initdb,
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ]
+        gid = pwd.getpwnam(self.run_as).pw_gid if self.run_as else None
+        result = subprocess.run(
+            argv,
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
+            check=False,
+            user=self.run_as,
+            group=gid,
+            extra_groups=[] if self.run_as else None,
+        )
+        if result.returncode != 0:
+            raise StartupError(
+                f"initdb failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            host=LOOPBACK,
+            port=self.port,
+            user=SUPERUSER,
+            dbname="postgres",
+            connect_timeout=5,
+            autocommit=True,
+        )
+
+    def _accepts(self) -> bool:
+        if self._process is not None:
+            self._process.raise_if_dead()
+        try:
+            with self._connect():
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    def _reachable(self, base_dir: Path | None) -> Path | None:
+        """``base_dir`` if the server's user can reach it, else the system temp folder."""
+        if base_dir is None or self.run_as is None:
+            return base_dir
+        user = pwd.getpwnam(self.run_as)
+        for folder in [Path(base_dir).resolve(), *Path(base_dir).resolve().parents]:
+            st = folder.stat()
+            if st.st_uid != user.pw_uid and not st.st_mode & stat.S_IXOTH:
+                return None
+        return base_dir
+
+
+def _give_to(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)

@@ -1,0 +1,100 @@
+"""A throwaway redis-server on a free loopback port, without persistence."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis as redis_client
+
+from sagactl.infra.packages import ensure
+from sagactl.infra.ports import LOOPBACK, free_port
+from sagactl.infra.process import ChildProcess
+from sagactl.infra.waiting import wait_until
+
+READY = "Ready to accept connections"
+
+
+class RedisServer:
+    """redis-server with ``save ""`` and no AOF; ``close()`` stops it and deletes its folder."""
+
+    def __init__(
+        self,
+        *,
+        base_dir: Path | None = None,
+        port: int | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.startup_timeout = startup_timeout
+        self.dir = Path(tempfile.mkdtemp(prefix="redis-", dir=base_dir))
+        self._process: ChildProcess | None = None
+        self.startup_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    def start(self) -> None:
+        server = ensure("redis-server")["redis-server"]
+        began = time.monotonic()
+        argv = [
+            server,
+            "--port",
+            str(self.port),
+            "--bind",
+            LOOPBACK,
+            "--dir",
+            str(self.dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",
+        ]
+        self._process = ChildProcess("redis", argv, self.dir / "redis.log", cwd=self.dir)
+        self._process.start()
+        try:
+            self._process.wait_for_output(READY, self.startup_timeout)
+            wait_until(self._pings, timeout=self.startup_timeout, what=f"redis PING at {self.url}")
+        except BaseException:
+            self._process.stop(timeout=5)
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def _pings(self) -> bool:
+        try:
+            with redis_client.Redis.from_url(self.url, socket_timeout=1) as client:
+                return bool(client.ping())
+        except redis_client.ConnectionError:
+            return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._process is not None:
+            self._process.stop(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
