@@ -58,7 +58,7 @@ def ensure(*tools: str) -> dict[str, str]:
     missing = [tool for tool in tools if find(tool) is None]
     if missing:
         command = install_command(missing)
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        if not can_install():
             raise MissingTools(
                 f"missing system tools: {', '.join(missing)}; install them with:\n"
                 f"  sudo {shlex.join(command)}"
@@ -69,6 +69,11 @@ def ensure(*tools: str) -> dict[str, str]:
     if still:
         raise MissingTools(f"still missing after apt-get install: {', '.join(still)}")
     return {tool: path for tool, path in paths.items() if path is not None}
+
+
+def can_install() -> bool:
+    """True when we may install packages ourselves: root on a machine with apt-get."""
+    return os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
 def _apt_install(command: list[str]) -> None:

@@ -250,3 +250,73 @@ def test_stack_with_every_override_starts_nothing() -> None:
 def test_stack_env_leaves_out_unwanted_components() -> None:
     with Stack(kafka=False, redis=False, environ={"DATABASE_URL": "postgresql://db/saga"}) as stack:
         assert stack.env() == {"DATABASE_URL": "postgresql://db/saga"}
+
+
+def test_ensure_as_root_updates_apt_once_and_installs_the_missing_packages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    installed: set[str] = {"mvn"}
+    commands: list[list[str]] = []
+
+    def fake_run(command: list[str], env: dict[str, str]) -> None:
+        commands.append(command)
+        if command[1] == "install":
+            installed.update(t for t, pkg in packages.DEBIAN_PACKAGES.items() if pkg in command)
+
+    monkeypatch.setattr(packages, "can_install", lambda: True)
+    monkeypatch.setattr(
+        packages, "find", lambda tool: f"/bin/{tool}" if tool in installed else None
+    )
+    monkeypatch.setattr(packages, "_run", fake_run)
+    monkeypatch.setattr(packages, "_apt_updated", False)
+    assert packages.ensure("java", "mvn") == {"java": "/bin/java", "mvn": "/bin/mvn"}
+    packages.ensure("redis-server")
+    assert commands == [
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--no-install-recommends", "openjdk-17-jre-headless"],
+        ["apt-get", "install", "-y", "--no-install-recommends", "redis-server"],
+    ]
+
+
+class FakeServer:
+    """Stands in for a local server in the Stack: records what happened to it."""
+
+    fail = False
+    instances: list[FakeServer] = []
+
+    def __init__(self, *, base_dir: Path | None = None) -> None:
+        self.base_dir = base_dir
+        self.closed = False
+        self.running = False
+        FakeServer.instances.append(self)
+
+    url = "fake://"
+    bootstrap = "fake:1"
+
+    def start(self) -> None:
+        if self.fail:
+            raise RuntimeError("no luck")
+        self.running = True
+
+    def close(self) -> None:
+        self.closed, self.running = True, False
+
+
+class FailingServer(FakeServer):
+    fail = True
+
+
+def test_stack_stops_what_started_when_another_part_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagactl.infra import stack as stack_module
+
+    FakeServer.instances = []
+    monkeypatch.setattr(stack_module, "KafkaBroker", FakeServer)
+    monkeypatch.setattr(stack_module, "PostgresServer", FakeServer)
+    monkeypatch.setattr(stack_module, "RedisServer", FailingServer)
+    stack = Stack(docker=False, environ={})
+    with pytest.raises(RuntimeError, match="starting redis failed: no luck"):
+        stack.start()
+    assert len(FakeServer.instances) == 3
+    assert all(server.closed for server in FakeServer.instances)
+    workdirs = {server.base_dir for server in FakeServer.instances}
+    assert len(workdirs) == 1 and not next(iter(workdirs)).exists()  # type: ignore[union-attr]
