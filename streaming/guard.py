@@ -1,0 +1,139 @@
+"""``EventGuard``: decode, route and contain the failure of every event an agent consumes.
+
+An exception that escapes a Faust agent's loop still acknowledges the message, so
+it would be lost. Every agent therefore runs its events through one guard, the
+single place where a failing message is dealt with. Today a failure is logged with
+where it came from and counted; the retry topics and the dead-letter queue plug in
+at ``EventGuard.on_invalid`` (permanent) and ``EventGuard.on_failed`` (transient).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import Message
+
+from contracts import AnyEvent, ContractError, Event, decode
+
+log = logging.getLogger(__name__)
+
+#: Handles one decoded event of the type it is routed from.
+Handler = Callable[[Any], Awaitable[object]]
+
+
+class Outcome(enum.Enum):
+    """What became of one message."""
+
+    HANDLED = "handled"
+    #: A valid event of a type this agent does not handle (topics carry several types).
+    SKIPPED = "skipped"
+    #: Not a valid event (undecodable, unknown type, invalid fields): never retryable.
+    INVALID = "invalid"
+    #: Its handler raised.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a message was read: what a retry or dead letter needs to point back to."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+    @classmethod
+    def of(cls, message: Message) -> Origin:
+        """The origin of a Faust message."""
+        key = message.key
+        return cls(
+            message.topic,
+            message.partition,
+            message.offset,
+            key if isinstance(key, bytes) or key is None else str(key).encode(),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset} key={self.key!r}"
+
+
+class EventGuard:
+    """Runs each message of an agent's stream through decode, routing and its handler.
+
+    ``handlers`` maps event classes to their handlers: the one visible place where an
+    agent's events are routed. No exception escapes ``process`` except cancellation.
+    """
+
+    def __init__(self, name: str, handlers: Mapping[type[Event], Handler]) -> None:
+        self.name = name
+        self.handlers = dict(handlers)
+        #: How many messages ended in each outcome since start.
+        self.counts: Counter[Outcome] = Counter()
+
+    async def process(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+        """Handle every event of ``stream``, yielding each message's outcome.
+
+        An agent yields these on (``async for o in guard.process(s): yield o``): that
+        costs nothing without sinks, and lets ``agent.test_context()`` wait for an
+        event to be fully processed.
+        """
+        async for event in stream.events():
+            yield await self.handle(event.message, event.value)
+
+    async def handle(self, message: Message, value: object) -> Outcome:
+        """Decode ``value``, route it to its handler, and contain any failure."""
+        try:
+            decoded = _decode(value)
+        except ContractError as exc:
+            outcome = await self.on_invalid(Origin.of(message), message.value, exc)
+        else:
+            handler = self.handlers.get(type(decoded))
+            if handler is None:
+                outcome = Outcome.SKIPPED
+            else:
+                try:
+                    await handler(decoded)
+                except Exception as exc:
+                    outcome = await self.on_failed(Origin.of(message), decoded, exc)
+                else:
+                    outcome = Outcome.HANDLED
+        self.counts[outcome] += 1
+        return outcome
+
+    async def on_invalid(self, origin: Origin, value: object, exc: ContractError) -> Outcome:
+        """A message that is not a valid event. The dead-letter queue plugs in here."""
+        log.warning(
+            "%s: invalid message at %s dropped (%d so far): %s",
+            self.name,
+            origin,
+            self.counts[Outcome.INVALID] + 1,
+            exc,
+        )
+        return Outcome.INVALID
+
+    async def on_failed(self, origin: Origin, event: Event, exc: Exception) -> Outcome:
+        """A handler raised. The retry topics plug in here."""
+        log.error(
+            "%s: %s %s at %s failed (%d so far): %s: %s",
+            self.name,
+            type(event).__name__,
+            event.event_id,
+            origin,
+            self.counts[Outcome.FAILED] + 1,
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        return Outcome.FAILED
+
+
+def _decode(value: object) -> AnyEvent:
+    if not isinstance(value, bytes | bytearray | memoryview | str):
+        raise ContractError(f"message value is {type(value).__name__}, not bytes")
+    return decode(value)
