@@ -1,0 +1,1 @@
+"""Tests of the payment service: domain (fast), agent (fast), integration (real Kafka)."""
