@@ -1,0 +1,125 @@
+"""The payment agent's wiring, run through Faust's ``agent.test_context()`` (no broker)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import faust
+import pytest
+
+from config.env import PlatformSettings
+from contracts import (
+    Event,
+    OrderLine,
+    OrderPlaced,
+    PageViewed,
+    PaymentAuthorized,
+    PaymentDeclined,
+    encode,
+)
+from payment.agent import AGENT, LEDGER
+from payment.app import create_app
+from payment.domain import load_record
+from payment.settings import PaymentSettings
+from streaming import Outcome
+
+
+class Sent(list[Event]):
+    """A fake ``Publish``: remembers what the agent sent."""
+
+    async def __call__(self, event: Event) -> None:
+        self.append(event)
+
+
+def placed(order_id: str = "order-1", amount: str = "10.00", user: str = "user-1") -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id=user,
+        currency="EUR",
+        amount=Decimal(amount),
+        items=(OrderLine(product_id="p-1", quantity=1, unit_price=Decimal(amount)),),
+    )
+
+
+@pytest.fixture
+def sent() -> Sent:
+    return Sent()
+
+
+@pytest.fixture
+def app(sent: Sent) -> faust.App:
+    settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
+    return create_app(settings, publish=sent)
+
+
+@pytest.fixture
+async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
+    async with app.agents[AGENT].test_context() as agent:
+        yield agent
+
+
+async def put(
+    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes = b"k"
+) -> Outcome:
+    event = await agent.put(value, key=key)
+    outcome = agent.results[event.message.offset]
+    assert isinstance(outcome, Outcome)
+    return outcome
+
+
+async def test_an_order_is_decided_published_and_recorded(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+) -> None:
+    order = placed()
+    assert await put(agent, encode(order), key=b"order-1") is Outcome.HANDLED
+    [decision] = sent
+    assert isinstance(decision, PaymentAuthorized)
+    assert decision.causation_id == str(order.event_id)
+    record = load_record(app.tables[LEDGER][b"order-1"])
+    assert record.decision == decision
+
+
+async def test_a_redelivery_publishes_the_identical_decision_and_decides_nothing_new(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+) -> None:
+    data = encode(placed(amount="5000.01"))
+    await put(agent, data)
+    await put(agent, data)
+    await put(agent, encode(placed(amount="1.00")))  # republished with a new event id
+    first, *again = sent
+    assert isinstance(first, PaymentDeclined)
+    assert again == [first, first]
+    assert [encode(e) for e in again] == [encode(first)] * 2
+    assert len(app.tables[LEDGER]) == 1
+
+
+async def test_bad_and_foreign_messages_are_contained(
+    agent: faust.types.AgentTestWrapperT, sent: Sent
+) -> None:
+    assert await put(agent, b"not json") is Outcome.INVALID
+    assert await put(agent, b'{"type": "order.placed.v1"}') is Outcome.INVALID
+    assert await put(agent, None) is Outcome.INVALID
+    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
+    # the agent is still alive and serving
+    assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]
+
+
+async def test_a_failing_handler_does_not_stop_the_agent(app: faust.App, sent: Sent) -> None:
+    calls = 0
+
+    async def flaky(event: Event) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("broker away")
+        await sent(event)
+
+    settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
+    flaky_app = create_app(settings, publish=flaky)
+    async with flaky_app.agents[AGENT].test_context() as agent:
+        assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
+        assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]
