@@ -1,0 +1,294 @@
+"""The payment worker against a real Kafka broker: decide once, across redeliveries and a kill -9.
+
+Needs ``KAFKA_BOOTSTRAP_SERVERS`` (the test harness provides a broker). Each run
+uses its own consumer group (so its own ledger changelog) and its own order ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import murmur2
+
+from contracts import (
+    OrderLine,
+    OrderPlaced,
+    PaymentAuthorized,
+    PaymentDeclined,
+    decode,
+    derived_id,
+    encode,
+)
+from contracts.topics import ORDERS, PAYMENTS, TopicSpec
+from payment.domain import BLOCKED
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+PARTITIONS = int(os.environ.get("TOPIC_PARTITIONS", "") or ORDERS.partitions)
+#: Generous: a restarted worker waits for the killed one's session (10 s) to expire.
+DEADLINE = 90.0
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> str:
+    if not BOOTSTRAP:
+        pytest.skip("KAFKA_BOOTSTRAP_SERVERS is not set (no broker to test against)")
+    return BOOTSTRAP
+
+
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
+    """Create the topics the worker reads and writes, with the project's own tool if present."""
+    try:
+        from sagactl.topics_admin import ensure_topics_async
+    except ImportError:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [
+                NewTopic(s.name, PARTITIONS, 1, topic_configs=s.configs)
+                for s in specs
+                if s.name not in existing
+            ]
+            if new:
+                await admin.create_topics(new)
+        finally:
+            await admin.close()
+    else:
+        await ensure_topics_async(bootstrap, specs, PARTITIONS)
+
+
+async def eventually(what: str, check: Callable[[], Awaitable[Any]], worker: Worker) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``DEADLINE`` seconds."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        result = await check()
+        if result:
+            return result
+        worker.assert_alive()
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {DEADLINE:.0f}s waiting for {what}\n{worker.log_tail()}")
+        await asyncio.sleep(0.1)
+
+
+class Worker:
+    """``python -m payment worker`` as a child process, with its output in a file."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.tmp = tmp
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, **extra_env: str) -> None:
+        self.starts += 1
+        log = (self.tmp / f"worker-{self.starts}.log").open("wb")
+        self.log_path = Path(log.name)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "payment", "worker"],
+            cwd=self.tmp,
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def assert_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            pytest.fail(f"the worker exited with {self.proc.returncode}\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@pytest.fixture
+def worker(bootstrap: str, tmp_path: Path) -> Iterator[Worker]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "PAYMENT_GROUP": f"payment-it-{uuid.uuid4().hex[:8]}",
+        "PAYMENT_BLOCKED_USERS": "",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    env.pop("FAUST_WEB_PORT", None)
+    w = Worker(tmp_path, env)
+    yield w
+    w.kill()
+
+
+class Kafka:
+    """A producer to ``orders.v1``, a reader of ``payments.v1`` and the group's commits."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.payments: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def __aenter__(self) -> Kafka:
+        await self.producer.start()
+        await self.reader.start()
+        await self.admin.start()
+        tps = [TopicPartition(PAYMENTS.name, p) for p in range(PARTITIONS)]
+        self.reader.assign(tps)
+        await self.reader.seek_to_end(*tps)  # only what this test makes the worker emit
+        for tp in tps:
+            await self.reader.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.producer.stop()
+        await self.reader.stop()
+        await self.admin.close()
+
+    async def place(self, data: bytes, key: bytes) -> tuple[int, int]:
+        """Send an ``OrderPlaced``; its (partition, offset) on ``orders.v1``."""
+        meta = await self.producer.send_and_wait(ORDERS.name, value=data, key=key)
+        return meta.partition, meta.offset
+
+    async def payments_for(self, order_id: str) -> list[ConsumerRecord[bytes, bytes]]:
+        """Every ``payments.v1`` record of ``order_id`` read so far."""
+        batches = await self.reader.getmany(timeout_ms=100)
+        for records in batches.values():
+            self.payments.extend(records)
+        return [r for r in self.payments if r.key == order_id.encode()]
+
+    async def all_payments_for(self, order_id: str) -> list[ConsumerRecord[bytes, bytes]]:
+        """Every ``payments.v1`` record of ``order_id`` up to the current end of the topic."""
+        tps = [TopicPartition(PAYMENTS.name, p) for p in range(PARTITIONS)]
+        ends = await self.reader.end_offsets(tps)
+        deadline = time.monotonic() + DEADLINE
+        while [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
+            assert time.monotonic() < deadline, f"{PAYMENTS.name} not read to its end {ends}"
+            await self.payments_for(order_id)
+        return await self.payments_for(order_id)
+
+    async def start_group_at_end(self, group: str) -> None:
+        """Commit the end of ``orders.v1`` for the new ``group``: its worker skips the backlog.
+
+        (Rather than ``auto_offset_reset=latest``, which would race with the first order.)
+        """
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            tps = [TopicPartition(ORDERS.name, p) for p in range(PARTITIONS)]
+            consumer.assign(tps)
+            await consumer.commit(await consumer.end_offsets(tps))
+        finally:
+            await consumer.stop()
+
+    async def committed(self, group: str, partition: int) -> int:
+        offsets = await self.admin.list_consumer_group_offsets(
+            group, partitions=[TopicPartition(ORDERS.name, partition)]
+        )
+        meta = offsets.get(TopicPartition(ORDERS.name, partition))
+        return -1 if meta is None else meta.offset
+
+
+@pytest.fixture
+async def kafka(bootstrap: str) -> AsyncIterator[Kafka]:
+    await ensure_topics(bootstrap, [ORDERS, PAYMENTS])
+    async with Kafka(bootstrap) as k:
+        yield k
+
+
+def order_placed(user: str, amount: str = "12.34") -> OrderPlaced:
+    order_id = f"it-{uuid.uuid4().hex[:12]}"
+    return OrderPlaced(
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id=user,
+        currency="EUR",
+        amount=Decimal(amount),
+        items=(OrderLine(product_id="p-1", quantity=2, unit_price=Decimal(amount) / 2),),
+    )
+
+
+def one_charge(records: list[ConsumerRecord[bytes, bytes]], order: OrderPlaced) -> int:
+    """Check every record is the one authorization of ``order``; how many byte-identical copies.
+
+    Another payment group on the same broker (an e2e stack, say) may decide the same
+    order too: it emits the same event id (derived from the order event) with its own
+    ``occurred_at``. So "charged once" is one event id, always authorized, on the
+    order's partition; and the worker under test shows it replays its recorded event
+    (rather than deciding again) by emitting byte-identical copies of it.
+    """
+    key = order.order_id.encode()
+    partition = (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+    events = [decode(r.value) for r in records]
+    assert {type(e) for e in events} == {PaymentAuthorized}
+    assert {e.event_id for e in events} == {derived_id(order, PaymentAuthorized.wire_type())}
+    assert {(r.key, r.partition) for r in records} == {(key, partition)}
+    assert all(e.causation_id == str(order.event_id) for e in events)
+    return max(Counter(r.value for r in records).values())
+
+
+async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
+    worker: Worker, kafka: Kafka
+) -> None:
+    group = worker.env["PAYMENT_GROUP"]
+    order = order_placed(user="user-it")
+    data, key = encode(order), order.order_id.encode()
+
+    async def processed(partition: int, offset: int) -> bool:
+        return await kafka.committed(group, partition) > offset
+
+    # 1. the order is authorized, keyed by its id, on the same partition as its input
+    await kafka.start_group_at_end(group)
+    worker.start()
+    partition, offset = await kafka.place(data, key)
+    assert partition == (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+    records = await eventually(
+        "PaymentAuthorized", lambda: kafka.payments_for(order.order_id), worker
+    )
+    one_charge(records, order)
+    await eventually("the order's offset commit", lambda: processed(partition, offset), worker)
+
+    # 2. the same bytes again: the recorded decision is re-emitted unchanged, no new charge
+    _, offset = await kafka.place(data, key)
+    await eventually("the redelivery's offset commit", lambda: processed(partition, offset), worker)
+    assert one_charge(await kafka.all_payments_for(order.order_id), order) >= 2
+
+    # 3. kill -9, then restart with rules that would now decline this customer: the
+    #    ledger, restored from its changelog, still answers with the same authorization
+    worker.kill(signal.SIGKILL)
+    worker.start(PAYMENT_BLOCKED_USERS="user-it")
+    _, offset = await kafka.place(data, key)
+    await eventually("the post-restart offset commit", lambda: processed(partition, offset), worker)
+    assert one_charge(await kafka.all_payments_for(order.order_id), order) >= 3
+
+    # ...while a new order of the same customer is decided under the new rules
+    other = order_placed(user="user-it")
+    await kafka.place(encode(other), other.order_id.encode())
+
+    async def declined() -> list[PaymentDeclined]:
+        events = [decode(r.value) for r in await kafka.payments_for(other.order_id)]
+        return [e for e in events if isinstance(e, PaymentDeclined)]
+
+    [decision] = await eventually("PaymentDeclined", declined, worker)
+    assert decision.reason == BLOCKED
