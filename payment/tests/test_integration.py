@@ -1,6 +1,6 @@
 """The payment worker against a real Kafka broker: decide once, across redeliveries and a kill -9.
 
-Needs ``KAFKA_BOOTSTRAP_SERVERS`` (the test harness provides a broker). Each run
+Runs against the real broker of the ``stack_env`` fixture. Each run
 uses its own consumer group (so its own ledger changelog) and its own order ids.
 """
 
@@ -39,17 +39,14 @@ from payment.domain import BLOCKED
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
 PARTITIONS = int(os.environ.get("TOPIC_PARTITIONS", "") or ORDERS.partitions)
 #: Generous: a restarted worker waits for the killed one's session (10 s) to expire.
 DEADLINE = 90.0
 
 
 @pytest.fixture(scope="module")
-def bootstrap() -> str:
-    if not BOOTSTRAP:
-        pytest.skip("KAFKA_BOOTSTRAP_SERVERS is not set (no broker to test against)")
-    return BOOTSTRAP
+def bootstrap(stack_env: dict[str, str]) -> str:
+    return stack_env["KAFKA_BOOTSTRAP_SERVERS"]
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:

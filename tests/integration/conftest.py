@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sagactl.infra.stack import Stack
 from sagactl.platform import Platform, PlatformOptions
 from tests.integration.support import fresh_database
 
-ENV_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")
 WALKING_SKELETON = ["gateway", "relay", "projector", "payment"]
-
-
-@pytest.fixture(scope="session")
-def stack_env() -> Iterator[dict[str, str]]:
-    """The stack given by `make test` (`sagactl stack -- pytest`), or one started here."""
-    if all(os.environ.get(name) for name in ENV_VARS):
-        yield {name: os.environ[name] for name in ENV_VARS}
-        return
-    stack = Stack().start()
-    try:
-        yield stack.env()
-    finally:
-        stack.stop()
 
 
 def start_platform(
