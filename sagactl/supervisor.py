@@ -33,7 +33,7 @@ class NotReady(SupervisorError):
     def __init__(self, name: str, reason: str, tail: Sequence[str]) -> None:
         self.name = name
         self.reason = reason
-        self.tail = list(tail)
+        self.tail = list(tail)[-40:]
         lines = "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
         super().__init__(f"{name} {reason}\n  last {len(self.tail)} lines of {name}:\n{lines}")
 
@@ -159,22 +159,22 @@ class Supervisor:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def start(self, spec: ProcessSpec | str) -> int:
+    def start(self, target: ProcessSpec | str) -> int:
         """Start a process (a new spec, or a registered name again); return its pid."""
         with self._lock:
-            if isinstance(spec, ProcessSpec):
-                self.add(spec)
-                name = spec.name
+            if isinstance(target, ProcessSpec):
+                self.add(target)
+                name = target.name
             else:
-                name = spec
+                name = target
             if self.is_running(name):
                 raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
-            spec_ = self._spec(name)
-            env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec_.env}
+            spec = self._spec(name)
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
             try:
                 popen = subprocess.Popen(
-                    list(spec_.argv),
-                    cwd=spec_.cwd,
+                    list(spec.argv),
+                    cwd=spec.cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
@@ -182,9 +182,9 @@ class Supervisor:
                     start_new_session=True,  # own process group: signals reach its children
                 )
             except OSError as exc:
-                raise SupervisorError(f"cannot start {name} ({spec_.argv[0]}): {exc}") from exc
+                raise SupervisorError(f"cannot start {name} ({spec.argv[0]}): {exc}") from exc
             run = _Run(popen, self._tail_lines)
-            run.expected = spec_.oneshot
+            run.expected = spec.oneshot
             self._runs[name] = run
             if name in self._started:
                 self._started.remove(name)
@@ -197,7 +197,7 @@ class Supervisor:
             threading.Thread(
                 target=self._reap, args=(name, run), name=f"wait:{name}", daemon=True
             ).start()
-            self._say(f"started {name} (pid {popen.pid}): {' '.join(spec_.argv)}")
+            self._say(f"started {name} (pid {popen.pid}): {' '.join(spec.argv)}")
             return popen.pid
 
     def stop(self, name: str, timeout: float | None = None) -> int | None:
