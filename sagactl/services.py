@@ -32,8 +32,7 @@ class Service:
     """One row of the process table.
 
     ``argv`` and ``env`` values are templates: ``{python}`` (this interpreter),
-    ``{port}`` (the gateway's HTTP port), ``{web_port}`` (a free port per instance),
-    ``{instance}`` (e.g. ``payment.2``) and ``{var}`` (the state directory).
+    ``{port}`` (the gateway's HTTP port) and ``{instance}`` (e.g. ``payment.2``).
     """
 
     name: str
@@ -47,18 +46,15 @@ class Service:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-#: Each worker instance gets its own Faust web port, on loopback only.
-_FAUST_WEB = ("--web-port", "{web_port}", "--web-bind", "127.0.0.1")
-
-
 def worker(name: str) -> Service:
-    """A Faust worker: ``python -m <name> worker``, one web port and data dir per instance."""
+    """A Faust worker, ``python -m <name> worker``. ``streaming.create_app`` keeps Faust's
+    web server off (unless ``FAUST_WEB_PORT``) and the memory store, so instances of one
+    worker share nothing on the machine and scale freely."""
     return Service(
         name,
-        ("{python}", "-m", name, "worker", "-l", "info", *_FAUST_WEB),
+        ("{python}", "-m", name, "worker", "-l", "info"),
         ready=LogLine(r"\[\^Worker\]: Ready"),
         scalable=True,
-        env={"F_DATADIR": "{var}/faust/{instance}"},
     )
 
 
