@@ -44,8 +44,6 @@ class PlatformOptions:
     port: int = 0
     #: Per-process log files here instead of prefixed lines on ``stream``.
     log_dir: Path | None = None
-    #: Faust data dirs and other local state.
-    var_dir: Path = ROOT / "var"
     ready_timeout: float = 120.0
     migrate_timeout: float = 120.0
     stop_timeout: float = 15.0
@@ -126,20 +124,40 @@ class Platform:
     def stop(self) -> None:
         self.supervisor.stop_all(self.options.stop_timeout)
 
+    def wait_ready(self, name: str, timeout: float | None = None) -> None:
+        """Wait until the process ``name`` passes its table readiness check."""
+        instance = self._instance(name)
+        limit = self.options.ready_timeout if timeout is None else timeout
+        self.supervisor.wait_ready(name, self._check(instance), limit)
+
+    def restart(self, name: str, *, crash: bool = False) -> None:
+        """Stop one process (SIGKILL with ``crash=True``), start it again, wait until ready."""
+        self._instance(name)
+        if crash:
+            self.supervisor.kill(name)
+        else:
+            self.supervisor.stop(name)
+        self.supervisor.start(name)
+        self.wait_ready(name)
+
+    def _instance(self, name: str) -> Instance:
+        for instance in self.instances:
+            if instance.name == name:
+                return instance
+        raise PlatformError(f"no process {name!r} here; processes: {', '.join(self.names)}")
+
     def _start(self) -> None:
         self.port = self._gateway_port() if self._wants("{port}") else 0
         if self.options.create_topics:
             self._create_topics()
+        for instance in self.instances:  # all names known up front: one prefix width
+            self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
         if self._migrate is not None and any(i.service.uses_db for i in self.instances):
             self._run_migrate(self._migrate)
         for instance in self.instances:
-            self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
-        for instance in self.instances:
             self.supervisor.start(instance.name)
         for instance in self.instances:
-            self.supervisor.wait_ready(
-                instance.name, self._check(instance), self.options.ready_timeout
-            )
+            self.wait_ready(instance.name)
 
     def _create_topics(self) -> None:
         bootstrap = self.env.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -169,11 +187,7 @@ class Platform:
             "python": sys.executable,
             "port": str(self.port),
             "instance": name,
-            "var": str(self.options.var_dir),
         }
-        templates = [*argv, *(instance.service.env.values() if instance else ())]
-        if any("{web_port}" in t for t in templates):
-            values["web_port"] = str(free_port())
         env = {**self.env}
         if instance is not None:
             env.update({k: fill(v, values) for k, v in instance.service.env.items()})

@@ -13,8 +13,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sagactl.platform import Platform, PlatformError, PlatformOptions
-from sagactl.services import ServiceError, parse_only, parse_scale
+from sagactl.platform import Platform, PlatformError, PlatformOptions, port_is_free
+from sagactl.services import ServiceError, instances, parse_only, parse_scale
 from sagactl.supervisor import Exit
 
 EXAMPLE_ORDER = {
@@ -80,15 +80,30 @@ def run(args: argparse.Namespace) -> int:
             log_dir=args.log_dir,
             ready_timeout=args.ready_timeout,
         )
+        instances(options.services or (), options.scale)  # fail before starting anything
     except ServiceError as exc:
         print(f"sagactl run: error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.port and not port_is_free(args.port):
+        print(
+            f"sagactl run: error: port {args.port} is already in use;"
+            " pick another with --port, or --port 0 for a free one",
+            file=sys.stderr,
+        )
         return 2
 
     from sagactl.infra.stack import Stack  # the heavy part; only needed to actually run
 
     previous = _stop_on_signals()
+    stack = Stack()
     try:
-        with Stack() as stack:
+        try:
+            stack.start()
+        except RuntimeError as exc:  # what Stack raises when a component cannot start
+            print(f"sagactl run: error: {exc}", file=sys.stderr)
+            return 1
+        with stack:
             env = stack.env()
             platform = Platform(env, options, on_unexpected_exit=_keep_going)
             with platform:

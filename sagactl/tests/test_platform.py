@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sagactl.commands import run as run_command
 from sagactl.commands.run import banner, redact
 from sagactl.platform import Platform, PlatformError, PlatformOptions, fill, http_ok
 from sagactl.services import SERVICES, HttpOk, LogLine, Service, ServiceError
@@ -59,7 +61,7 @@ def out() -> io.StringIO:
 
 
 def options(tmp_path: Path, out: io.StringIO, **kwargs: object) -> PlatformOptions:
-    return PlatformOptions(stream=out, var_dir=tmp_path, ready_timeout=20, **kwargs)  # type: ignore[arg-type]
+    return PlatformOptions(stream=out, ready_timeout=20, **kwargs)  # type: ignore[arg-type]
 
 
 def make(tmp_path: Path, out: io.StringIO, *, migrate: str = "print('migrated')", **kw: object):
@@ -87,6 +89,18 @@ def test_platform_runs_migrate_then_every_instance_until_ready(
     assert log.index("migrated") < log.index("started gateway")
     assert platform.supervisor.running() == []
     assert platform.supervisor.unexpected_exits == []
+
+
+def test_restart_and_crash_one_instance(tmp_path: Path, out: io.StringIO) -> None:
+    with make(tmp_path, out, scale={"payment": 2}) as platform:
+        first = platform.supervisor.pid("payment.1")
+        platform.restart("payment.1", crash=True)
+        assert platform.supervisor.pid("payment.1") != first
+        platform.restart("gateway")
+        assert http_ok(platform.gateway_url + "/health")
+        assert platform.supervisor.unexpected_exits == []
+        with pytest.raises(PlatformError, match="no process 'payment'"):
+            platform.restart("payment")
 
 
 def test_log_dir_gets_a_file_per_instance(tmp_path: Path, out: io.StringIO) -> None:
@@ -153,8 +167,8 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
         sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "8123", "gateway.asgi:application"
     ]  # fmt: skip
     worker = platform._spec("payment.2", platform.instances[4], platform.instances[4].service.argv)
-    assert list(worker.argv)[:6] == [sys.executable, "-m", "payment", "worker", "-l", "info"]
-    assert worker.env["F_DATADIR"] == f"{tmp_path}/faust/payment.2"
+    assert list(worker.argv) == [sys.executable, "-m", "payment", "worker", "-l", "info"]
+    assert worker.env["SAGACTL_INSTANCE"] == "payment.2"
     assert worker.env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:1"
 
 
@@ -187,3 +201,47 @@ def test_banner_shows_urls_infrastructure_and_a_working_curl(running: Platform) 
 def test_redact() -> None:
     assert redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert redact("postgresql://u:p@h:1/d") == "postgresql://u:***@h:1/d"
+
+
+def run_cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    run_command.register(parser.add_subparsers())
+    args = parser.parse_args(["run", *argv])
+    return int(args.func(args))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scale", "gateway=2"], "gateway runs once and cannot scale"),
+        (["--only", "gateway", "--scale", "payment=2"], "payment is scaled but not selected"),
+        (["--only", "shipping"], "unknown service 'shipping'"),
+    ],
+)
+def test_run_rejects_bad_options_before_starting_anything(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SCALE", raising=False)
+    assert run_cli(*argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_takes_the_scale_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SCALE", "paymnt=2")
+    assert run_cli() == 2
+    assert "unknown service 'paymnt'" in capsys.readouterr().err
+
+
+def test_run_refuses_a_busy_port_before_starting_the_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert run_cli("--port", str(busy.getsockname()[1])) == 2
+    assert "already in use" in capsys.readouterr().err
