@@ -85,20 +85,20 @@ class OrderCollectionApi(APIView):
         amount = data.get("amount")
         if amount is not None and (problem := amount_mismatch(amount, lines)):
             raise ValidationError({"amount": [ErrorDetail(problem, code="amount_mismatch")]})
-        normalized = {**data, "amount": amount if amount is not None else lines_total(lines)}
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and len(key) > 255:
             raise ValidationError({"Idempotency-Key": ["Must be at most 255 characters."]})
+        new = NewOrder(
+            order_id=data.get("orderId") or str(uuid.uuid4()),
+            user_id=data["userId"],
+            currency=data["currency"],
+            amount=amount if amount is not None else lines_total(lines),
+            lines=lines,
+        )
         accepted = order_create(
-            new=NewOrder(
-                order_id=data.get("orderId") or str(uuid.uuid4()),
-                user_id=data["userId"],
-                currency=data["currency"],
-                amount=normalized["amount"],
-                lines=lines,
-            ),
+            new=new,
             idempotency_key=key,
-            request_hash=fingerprint(normalized),
+            request_hash=fingerprint(new, with_id="orderId" in data),
         )
         order = accepted.order
         headers = {"Location": f"/api/orders/{order.order_id}"}

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts import AnyEvent, OrderEvent, OrderPlaced
+from gateway.orders.domain import fingerprint, from_placed
 from gateway.orders.models import Order, TimelineEntry
 from gateway.orders.readmodel import OrderView, evolve
 
@@ -47,7 +48,7 @@ def project_batch(batch: list[Seen]) -> int:
             order = orders.get(order_id) or new.get(order_id)
             if order is None:
                 order = new[order_id] = _placeholder(order_id, event, now)
-            elif isinstance(event, OrderPlaced) and not order.request_hash:
+            elif isinstance(event, OrderPlaced) and not order.items:
                 _fill_from_placed(order, event)
                 changed.add(order_id)
             before = _view(order)
@@ -62,7 +63,16 @@ def project_batch(batch: list[Seen]) -> int:
         updates = [orders[i] for i in changed if i in orders]
         if updates:
             Order.objects.bulk_update(
-                updates, [*_VIEW_FIELDS, "updated_at", "user_id", "amount", "items", "currency"]
+                updates,
+                [
+                    *_VIEW_FIELDS,
+                    "updated_at",
+                    "user_id",
+                    "amount",
+                    "items",
+                    "currency",
+                    "request_hash",
+                ],
             )
         TimelineEntry.objects.bulk_create([_entry(s, now) for s in events], ignore_conflicts=True)
     return len(changed) + len(new)
@@ -91,6 +101,7 @@ def _placeholder(order_id: str, event: AnyEvent, now: object) -> Order:
 
 
 def _fill_from_placed(order: Order, event: OrderPlaced) -> None:
+    order.request_hash = fingerprint(from_placed(event))
     order.user_id = event.user_id
     order.currency = event.currency
     order.amount = event.amount

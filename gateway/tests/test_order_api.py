@@ -120,7 +120,9 @@ def test_invalid_fields_are_named_and_produce_no_event(client, change, field):
 
 
 def test_every_bad_field_is_reported_at_once(client):
-    response = post(client, {"userId": "", "items": [{"productId": "p", "quantity": 0, "price": 1}]})
+    response = post(
+        client, {"userId": "", "items": [{"productId": "p", "quantity": 0, "price": 1}]}
+    )
 
     assert set(fields_of(response)) == {"userId", "items[0].quantity"}
 

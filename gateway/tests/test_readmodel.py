@@ -20,12 +20,20 @@ PLACED = c.OrderPlaced(
     amount=Decimal("10.00"),
     items=(c.OrderLine(product_id="p-1", quantity=1, unit_price=Decimal("10.00")),),
 )
-AUTHORIZED = c.reaction(PLACED, c.PaymentAuthorized, user_id="u-1", amount=Decimal(10), currency="USD")
-RESERVED = c.reaction(PLACED, c.InventoryReserved, items=(c.StockLine(product_id="p-1", quantity=1),))
+AUTHORIZED = c.reaction(
+    PLACED, c.PaymentAuthorized, user_id="u-1", amount=Decimal(10), currency="USD"
+)
+RESERVED = c.reaction(
+    PLACED, c.InventoryReserved, items=(c.StockLine(product_id="p-1", quantity=1),)
+)
 CANCELLED = c.reaction(PLACED, c.OrderCancelled, user_id="u-1", reason="timeout")
 COMPLETED = c.reaction(PLACED, c.OrderCompleted, user_id="u-1", amount=Decimal(10), currency="USD")
-REFUNDED = c.reaction(PLACED, c.PaymentRefunded, user_id="u-1", amount=Decimal(10), currency="USD", reason="timeout")
-RELEASED = c.reaction(PLACED, c.InventoryReleased, items=(c.StockLine(product_id="p-1", quantity=1),))
+REFUNDED = c.reaction(
+    PLACED, c.PaymentRefunded, user_id="u-1", amount=Decimal(10), currency="USD", reason="timeout"
+)
+RELEASED = c.reaction(
+    PLACED, c.InventoryReleased, items=(c.StockLine(product_id="p-1", quantity=1),)
+)
 
 
 def fold(events):

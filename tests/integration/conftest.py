@@ -20,7 +20,7 @@ def start_platform(
     env = {**env, "DATABASE_URL": fresh_database(env["DATABASE_URL"])}
     platform = Platform(
         env,
-        PlatformOptions(services=services, log_dir=tmp / "logs", var_dir=tmp / "var"),
+        PlatformOptions(services=services, log_dir=tmp / "logs"),
     )
     platform.start()
     return platform

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 T = TypeVar("T")
@@ -60,9 +61,7 @@ def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         await consumer.start()
         try:
-            await consumer.topics()  # loads metadata for every topic
-            found = consumer.partitions_for_topic(topic) or set()
-            partitions = [TopicPartition(topic, p) for p in sorted(found)]
+            partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
@@ -79,6 +78,17 @@ def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
             await consumer.stop()
 
     return asyncio.run(read())
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of ``topic``, asked of the broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in described["partitions"])
 
 
 def produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> tuple[int, int]:
