@@ -57,16 +57,16 @@ CHECKS: dict[str, Callable[[], None]] = {"kafka": _kafka, "database": _database,
 
 def ready(request: HttpRequest) -> JsonResponse:
     """200 when every dependency answers, else 503 naming the ones that do not."""
-    results = {}
+    results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():
         started = time.perf_counter()
+        result: dict[str, object] = {"status": "up"}
         try:
             check()
-        except Exception as exc:
-            results[name] = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
-        else:
-            results[name] = {"status": "up"}
-        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        except Exception as exc:  # any failure means "not ready", and says why
+            result = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        result["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        results[name] = result
     ok = all(r["status"] == "up" for r in results.values())
     return JsonResponse(
         {"status": "ready" if ok else "not_ready", "checks": results}, status=200 if ok else 503

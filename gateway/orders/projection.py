@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 
 import msgspec
 from django.db import transaction
@@ -82,7 +83,7 @@ def _view(order: Order) -> OrderView:
     return OrderView(**{name: getattr(order, name) for name in _VIEW_FIELDS})
 
 
-def _placeholder(order_id: str, event: AnyEvent, now: object) -> Order:
+def _placeholder(order_id: str, event: AnyEvent, now: datetime) -> Order:
     """An order first seen through Kafka (a rebuilt read model, or a producer other than
     the gateway); ``OrderPlaced`` fills in what the other events do not carry."""
     order = Order(
@@ -112,7 +113,7 @@ def _fill_from_placed(order: Order, event: OrderPlaced) -> None:
     ]
 
 
-def _entry(seen: Seen, now: object) -> TimelineEntry:
+def _entry(seen: Seen, now: datetime) -> TimelineEntry:
     event = seen.event
     data = {k: v for k, v in msgspec.to_builtins(event).items() if k not in _ENVELOPE}
     return TimelineEntry(
