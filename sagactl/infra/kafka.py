@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import base64
 import secrets
-import shutil
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from sagactl.infra.jars import KAFKA_VERSION, ensure_kafka_jars
 from sagactl.infra.packages import ensure
 from sagactl.infra.ports import LOOPBACK, free_ports
 from sagactl.infra.process import ChildProcess, StartupError
+from sagactl.infra.server import LocalServer
 from sagactl.topics_admin import wait_for_broker
 
 #: Small and quick to start on a 2-core machine (see docs/LOCAL_KAFKA.md).
@@ -72,7 +71,7 @@ def render_log4j() -> str:
     )
 
 
-class KafkaBroker:
+class KafkaBroker(LocalServer):
     """A throwaway broker on free loopback ports with its data in a temporary folder.
 
     ``stop()`` then ``start()`` restarts it on the same ports with the same data, so
@@ -96,17 +95,13 @@ class KafkaBroker:
         self.startup_timeout = startup_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="kafka-", dir=base_dir))
         self.cluster_id = new_cluster_id()
-        self._process: ChildProcess | None = None
+        super().__init__()
         #: Seconds the last ``start()`` took (jar download excluded).
         self.startup_seconds: float | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     @property
     def log_path(self) -> Path:
@@ -137,28 +132,6 @@ class KafkaBroker:
             self._process.stop(timeout=10)
             raise
         self.startup_seconds = time.monotonic() - began
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (a clean shutdown), then SIGKILL after ``timeout`` s. Data is kept."""
-        if self._process is not None:
-            self._process.stop(timeout)
-
-    def close(self) -> None:
-        """Stop and delete the data folder."""
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> KafkaBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _write_config(self) -> Path:
         config = self.dir / "server.properties"

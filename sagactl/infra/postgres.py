@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 from psycopg import sql
@@ -19,6 +17,7 @@ from psycopg import sql
 from sagactl.infra.packages import ensure
 from sagactl.infra.ports import LOOPBACK, free_port
 from sagactl.infra.process import ChildProcess, StartupError
+from sagactl.infra.server import LocalServer
 from sagactl.infra.waiting import wait_until
 
 SUPERUSER = "postgres"
@@ -29,7 +28,7 @@ READY = "database system is ready to accept connections"
 SPEED_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """``initdb`` + ``postgres`` with trust auth; the database ``saga`` is created on start."""
 
     def __init__(
@@ -45,7 +44,7 @@ class PostgresServer:
         self.startup_timeout = startup_timeout
         self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
         self.dir = Path(tempfile.mkdtemp(prefix="postgres-", dir=self._reachable(base_dir)))
-        self._process: ChildProcess | None = None
+        super().__init__()
         self.startup_seconds: float | None = None
 
     @property
@@ -54,10 +53,6 @@ class PostgresServer:
 
     def url_for(self, database: str) -> str:
         return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     def start(self) -> None:
         tools = ensure("initdb", "postgres")
@@ -114,26 +109,6 @@ class PostgresServer:
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url_for(name)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self._process is not None:
-            self._process.stop(timeout)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _initdb(self, initdb: str, data: Path) -> None:
         argv = [

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 import redis as redis_client
 
 from sagactl.infra.packages import ensure
 from sagactl.infra.ports import LOOPBACK, free_port
 from sagactl.infra.process import ChildProcess
+from sagactl.infra.server import LocalServer
 from sagactl.infra.waiting import wait_until
 
 READY = "Ready to accept connections"
 
 
-class RedisServer:
+class RedisServer(LocalServer):
     """redis-server with ``save ""`` and no AOF; ``close()`` stops it and deletes its folder."""
+
+    stop_timeout = 10.0
 
     def __init__(
         self,
@@ -31,16 +32,12 @@ class RedisServer:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="redis-", dir=base_dir))
-        self._process: ChildProcess | None = None
+        super().__init__()
         self.startup_seconds: float | None = None
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
 
     def start(self) -> None:
         server = ensure("redis-server")["redis-server"]
@@ -78,23 +75,3 @@ class RedisServer:
                 return bool(client.ping())
         except redis_client.ConnectionError:
             return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._process is not None:
-            self._process.stop(timeout)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
