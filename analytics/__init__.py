@@ -1,0 +1,1 @@
+"""Analytics: windowed top products and page views (issue 5)."""

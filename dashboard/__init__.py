@@ -1,0 +1,1 @@
+"""Dashboard: live order state pushed to browsers over Channels (issue 6)."""

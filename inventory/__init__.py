@@ -1,0 +1,1 @@
+"""Inventory: reserves every line or none, releases on cancellation (issue 3)."""

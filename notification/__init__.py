@@ -1,0 +1,1 @@
+"""Notification: exactly one customer notice per order outcome (issue 3)."""
