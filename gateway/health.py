@@ -1,4 +1,4 @@
-"""Liveness (`/health`) and readiness (`/ready`: Kafka, database and Redis reachable)."""
+"""The index (`/`), liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,22 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 CHECK_TIMEOUT_S = 2.0
+
+
+def index(request: HttpRequest) -> JsonResponse:
+    """`/`: where things are (the live dashboard will live here)."""
+    return JsonResponse(
+        {
+            "name": "choreography-saga order platform",
+            "links": {
+                "orders": "/api/orders",
+                "docs": "/api/docs",
+                "schema": "/api/schema",
+                "health": "/health",
+                "ready": "/ready",
+            },
+        }
+    )
 
 
 def health(request: HttpRequest) -> JsonResponse:

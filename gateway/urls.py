@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/orders/<str:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", health.index, name="index"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
 ]

@@ -193,3 +193,7 @@ def test_openapi_schema_and_swagger_ui_are_served_without_a_cdn(client):
 
 def test_health_is_alive(client):
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_index_links_to_the_api(client):
+    assert client.get("/").json()["links"]["orders"] == "/api/orders"
