@@ -149,7 +149,7 @@ def banner(platform: Platform, env: Mapping[str, str]) -> str:
     if "gateway" in platform.names:
         url = platform.gateway_url
         lines += [
-            f"   API index         {url}/",
+            f"   API index          {url}/",
             f"   Orders API         {url}/api/orders",
             f"   API docs           {url}/api/docs",
             f"   Health             {url}/health",
