@@ -13,6 +13,7 @@ from contracts.events import (
     Event,
     OrderEvent,
     PageViewed,
+    StockLevel,
     TopProductsUpdated,
 )
 
@@ -94,6 +95,8 @@ def key_of(event: Event) -> bytes:
         return event.order_id.encode()
     if isinstance(event, PageViewed) and event.page:
         return event.page.encode()
+    if isinstance(event, StockLevel):
+        return event.product_id.encode()
     if isinstance(event, TopProductsUpdated):
         return event.window_kind.encode()
     if isinstance(event, DeadLetter) and event.key is not None:

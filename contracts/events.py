@@ -49,6 +49,9 @@ Text = Annotated[str, Meta(max_length=2_000)]
 
 #: Why an order was cancelled.
 CancelReason = Literal["payment_declined", "out_of_stock", "timeout"]
+#: How an order ended, as a notification tells it.
+Outcome = Literal["completed", "cancelled"]
+Count = Annotated[int, Meta(ge=0)]
 #: The windows analytics reports on.
 WindowKind = Literal["tumbling_1m", "hopping_5m"]
 
@@ -257,6 +260,42 @@ class OrderCancelled(OrderEvent, frozen=True, kw_only=True, tag="order.cancelled
     detail: Text = ""
 
 
+class NotificationSent(OrderEvent, frozen=True, kw_only=True, tag="notification.sent.v1"):
+    """The customer was told how their order ended: one per outcome, on ``notifications.v1``."""
+
+    user_id: Ident
+    outcome: Outcome
+    channel: Text
+    subject: Text
+    body: Text
+
+
+# -- participants' own state ---------------------------------------------------
+
+
+class StockLevel(
+    _NonNegativeMoney, Event, frozen=True, kw_only=True, tag="inventory.stock_level.v1"
+):
+    """A product's stock after a change, keyed by ``product_id`` on the compacted
+    ``inventory.stock.v1``: ``available`` can be reserved, ``reserved`` is held for
+    undecided orders, ``sold`` was committed by completed orders."""
+
+    product_id: Ident
+    name: Text
+    price: Amount
+    available: Count
+    reserved: Count
+    sold: Count
+
+
+class DeadlineTick(Event, frozen=True, kw_only=True, tag="saga.tick.v1"):
+    """A clock tick for one partition of ``saga.ticks.v1``: when it arrives, the saga
+    checks the deadlines of the orders on that partition (Faust timers cannot write
+    tables; a tick is an event, so its handler can)."""
+
+    partition: Count
+
+
 # -- analytics -----------------------------------------------------------------
 
 
@@ -315,6 +354,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     InventoryReleased,
     OrderCompleted,
     OrderCancelled,
+    NotificationSent,
+    StockLevel,
+    DeadlineTick,
     PageViewed,
     TopProductsUpdated,
     DeadLetter,
@@ -330,6 +372,9 @@ AnyEvent = (
     | InventoryReleased
     | OrderCompleted
     | OrderCancelled
+    | NotificationSent
+    | StockLevel
+    | DeadlineTick
     | PageViewed
     | TopProductsUpdated
     | DeadLetter

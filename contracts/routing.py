@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from contracts.events import (
     DeadLetter,
+    DeadlineTick,
     Event,
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
+    NotificationSent,
     OrderCancelled,
     OrderCompleted,
     OrderPlaced,
@@ -15,16 +17,20 @@ from contracts.events import (
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
+    StockLevel,
     TopProductsUpdated,
 )
 from contracts.topics import (
     DLQ,
     INVENTORY,
+    NOTIFICATIONS,
     ORDERS,
     OUTCOMES,
     PAGEVIEWS,
     PAYMENTS,
+    SAGA_TICKS,
     SNAPSHOTS,
+    STOCK,
     TopicSpec,
 )
 
@@ -40,6 +46,9 @@ TOPIC_OF: dict[type[Event], TopicSpec] = {
     InventoryReleased: INVENTORY,
     OrderCompleted: OUTCOMES,
     OrderCancelled: OUTCOMES,
+    NotificationSent: NOTIFICATIONS,
+    StockLevel: STOCK,
+    DeadlineTick: SAGA_TICKS,
     PageViewed: PAGEVIEWS,
     TopProductsUpdated: SNAPSHOTS,
     DeadLetter: DLQ,

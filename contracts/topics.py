@@ -24,6 +24,9 @@ ORDERS = TopicSpec("orders.v1", configs={"retention.ms": _WEEK_MS})
 PAYMENTS = TopicSpec("payments.v1", configs={"retention.ms": _WEEK_MS})
 INVENTORY = TopicSpec("inventory.v1", configs={"retention.ms": _WEEK_MS})
 OUTCOMES = TopicSpec("orders.outcome.v1", configs={"retention.ms": _WEEK_MS})
+NOTIFICATIONS = TopicSpec("notifications.v1", configs={"retention.ms": _WEEK_MS})
+#: Latest stock level per product (keyed by product id): compacted, so it is a table.
+STOCK = TopicSpec("inventory.stock.v1", configs={"cleanup.policy": "compact"})
 #: Deadline ticks for the saga: keyed by order id, co-partitioned with the saga's inputs.
 SAGA_TICKS = TopicSpec("saga.ticks.v1", configs={"retention.ms": str(24 * 3600 * 1000)})
 RETRY_1S = TopicSpec("orders.retry.1s.v1", configs={"retention.ms": _WEEK_MS})
@@ -41,6 +44,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAYMENTS,
     INVENTORY,
     OUTCOMES,
+    NOTIFICATIONS,
+    STOCK,
     SAGA_TICKS,
     *RETRY_TIERS,
     DLQ,
@@ -49,7 +54,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 #: The topics whose events make up an order's timeline, in saga order.
-SAGA_TOPICS: tuple[TopicSpec, ...] = (ORDERS, PAYMENTS, INVENTORY, OUTCOMES)
+SAGA_TOPICS: tuple[TopicSpec, ...] = (ORDERS, PAYMENTS, INVENTORY, OUTCOMES, NOTIFICATIONS)
 
 
 def by_name(name: str) -> TopicSpec:

@@ -68,6 +68,7 @@ def test_every_money_field_is_found() -> None:
         "PaymentRefunded.amount",
         "OrderCompleted.amount",
         "ProductStat.revenue",
+        "StockLevel.price",
     }
 
 

@@ -24,6 +24,10 @@ ARCHITECTURE = {
     "orders.dlq.v1": {"dlq.record.v1"},
     "analytics.pageviews.v1": {"page.viewed.v1"},
     "analytics.snapshots.v1": {"analytics.top_products.v1"},
+    # Beyond the architecture brief's table: the saga issue adds these three.
+    "notifications.v1": {"notification.sent.v1"},
+    "inventory.stock.v1": {"inventory.stock_level.v1"},
+    "saga.ticks.v1": {"saga.tick.v1"},
 }
 
 
