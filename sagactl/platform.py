@@ -153,7 +153,10 @@ class Platform:
         for instance in self.instances:  # all names known up front: one prefix width
             self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
         if self._migrate is not None and any(i.service.uses_db for i in self.instances):
-            self._run_migrate(self._migrate)
+            self._run_oneshot("migrate", self._migrate)
+        for service in {i.service.name: i.service for i in self.instances}.values():
+            if service.setup:
+                self._run_oneshot(f"{service.name}-setup", service.setup)
         for instance in self.instances:
             self.supervisor.start(instance.name)
         for instance in self.instances:
@@ -170,17 +173,18 @@ class Platform:
 
             self.topics = list(ensure_topics(bootstrap))
 
-    def _run_migrate(self, argv: Sequence[str]) -> None:
-        spec = self._spec("migrate", None, argv)
+    def _run_oneshot(self, name: str, argv: Sequence[str]) -> None:
+        """Run a command that must finish (migrate, a service's setup) before the services."""
+        spec = self._spec(name, None, argv)
         self.supervisor.start(spec)
         try:
-            code = self.supervisor.wait_exit("migrate", self.options.migrate_timeout)
+            code = self.supervisor.wait_exit(name, self.options.migrate_timeout)
         except NotReady as exc:
-            self.supervisor.stop("migrate")
+            self.supervisor.stop(name)
             raise PlatformError(str(exc)) from exc
         if code != 0:
-            tail = "\n".join(f"    {line}" for line in self.supervisor.tail("migrate", 30))
-            raise PlatformError(f"migrate failed with exit code {code}:\n{tail}")
+            tail = "\n".join(f"    {line}" for line in self.supervisor.tail(name, 30))
+            raise PlatformError(f"{name} failed with exit code {code}:\n{tail}")
 
     def _spec(self, name: str, instance: Instance | None, argv: Sequence[str]) -> ProcessSpec:
         values = {

@@ -44,9 +44,11 @@ class Service:
     #: Needs the gateway's database migrated before it starts.
     uses_db: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    #: A one-shot command run once (not per instance) before the service starts.
+    setup: tuple[str, ...] = ()
 
 
-def worker(name: str) -> Service:
+def worker(name: str, setup: tuple[str, ...] = ()) -> Service:
     """A Faust worker, ``python -m <name> worker``. ``streaming.create_app`` keeps Faust's
     web server off (unless ``FAUST_WEB_PORT``) and the memory store, so instances of one
     worker share nothing on the machine and scale freely."""
@@ -55,6 +57,7 @@ def worker(name: str) -> Service:
         ("{python}", "-m", name, "worker", "-l", "info"),
         ready=LogLine(r"\[\^Worker\]: Ready"),
         scalable=True,
+        setup=setup,
     )
 
 
@@ -72,6 +75,10 @@ SERVICES: tuple[Service, ...] = (
     Service("relay", ("{python}", "manage.py", "relay_outbox"), uses_db=True),
     Service("projector", ("{python}", "manage.py", "project_events"), uses_db=True),
     worker("payment"),
+    # Stock lives in Redis: load the catalogue unless it is already there.
+    worker("inventory", setup=("{python}", "-m", "inventory", "seed", "--if-empty")),
+    worker("saga"),
+    worker("notification"),
 )
 
 

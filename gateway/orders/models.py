@@ -31,6 +31,8 @@ class Order(models.Model):
     payment_detail = models.CharField(max_length=200, blank=True, default="")
     inventory_status = models.CharField(max_length=16, blank=True, default="")
     inventory_detail = models.CharField(max_length=200, blank=True, default="")
+    notification_status = models.CharField(max_length=16, blank=True, default="")
+    notification_detail = models.CharField(max_length=200, blank=True, default="")
     updated_at = models.DateTimeField()
 
     class Meta:

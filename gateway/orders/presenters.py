@@ -18,6 +18,10 @@ def order_summary(order: Order) -> dict[str, Any]:
         "cancelReason": order.cancel_reason or None,
         "payment": {"status": order.payment_status or None, "detail": order.payment_detail},
         "inventory": {"status": order.inventory_status or None, "detail": order.inventory_detail},
+        "notification": {
+            "status": order.notification_status or None,
+            "detail": order.notification_detail,
+        },
         "createdAt": order.created_at.isoformat(),
         "updatedAt": order.updated_at.isoformat(),
     }

@@ -9,7 +9,8 @@ import msgspec
 from django.db import transaction
 from django.utils import timezone
 
-from contracts import AnyEvent, OrderEvent, OrderPlaced
+from contracts import AnyEvent, OrderEvent, OrderPlaced, StockLevel
+from gateway.catalog.projection import project_stock
 from gateway.orders.domain import fingerprint, from_placed
 from gateway.orders.models import Order, TimelineEntry
 from gateway.orders.readmodel import OrderView, evolve
@@ -31,14 +32,19 @@ class Seen:
 def project_batch(batch: list[Seen]) -> int:
     """Fold ``batch`` into the read model in one transaction; return orders changed.
 
+    Order events go to orders and their timelines; ``StockLevel`` events to the catalog.
+
     Idempotent: timeline rows are unique by ``event_id`` and the fold ignores
     events it has already absorbed, so a redelivered batch changes nothing.
     """
     events = [s for s in batch if isinstance(s.event, OrderEvent)]
-    if not events:
-        return 0
+    levels = [s.event for s in batch if isinstance(s.event, StockLevel)]
     now = timezone.now()
     with transaction.atomic():
+        if levels:
+            project_stock(levels)
+        if not events:
+            return 0
         ids = {s.event.order_id for s in events}  # type: ignore[union-attr]
         orders = Order.objects.in_bulk(list(ids))
         new: dict[str, Order] = {}

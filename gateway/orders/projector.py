@@ -22,9 +22,13 @@ log = logging.getLogger("gateway.projector")
 GROUP = "projector"
 
 
+#: Every order event, plus the stock levels for the catalog.
+TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK)]
+
+
 async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) -> None:
     consumer = AIOKafkaConsumer(
-        *[t.name for t in topics.SAGA_TOPICS],
+        *TOPICS,
         bootstrap_servers=bootstrap,
         group_id=group,
         enable_auto_commit=False,
@@ -33,7 +37,7 @@ async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) 
         fetch_max_wait_ms=100,
     )
     await consumer.start()
-    log.info("projector: consuming %s as group %r", [t.name for t in topics.SAGA_TOPICS], group)
+    log.info("projector: consuming %s as group %r", TOPICS, group)
     try:
         while not stop.is_set():
             polled = await consumer.getmany(timeout_ms=500, max_records=1000)

@@ -14,6 +14,7 @@ from contracts import (
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
+    NotificationSent,
     OrderCancelled,
     OrderCompleted,
     PaymentAuthorized,
@@ -35,6 +36,8 @@ class OrderView:
     payment_detail: str = ""
     inventory_status: str = ""
     inventory_detail: str = ""
+    notification_status: str = ""
+    notification_detail: str = ""
 
 
 def evolve(view: OrderView, event: AnyEvent) -> OrderView:
@@ -59,6 +62,11 @@ def evolve(view: OrderView, event: AnyEvent) -> OrderView:
             return _status(view, "COMPLETED", "")
         case OrderCancelled():
             return _status(view, "CANCELLED", event.reason)
+        case NotificationSent():
+            if view.notification_status:
+                return view
+            detail = f"{event.channel}: {event.subject}"[:200]
+            return replace(view, notification_status="SENT", notification_detail=detail)
     return view
 
 

@@ -160,6 +160,9 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
         "payment.1",
         "payment.2",
         "payment.3",
+        "inventory",
+        "saga",
+        "notification",
     ]
     platform.port = 8123
     gateway = platform._spec("gateway", platform.instances[0], SERVICES[0].argv)
