@@ -1,0 +1,395 @@
+"""The saga's decisions, pure: what is known about each order, and how it ends.
+
+Per order the saga keeps a ``SagaState``: ``Pending`` while it correlates the
+``OrderPlaced``, the payment answer and the inventory answer, then a small ``Decided``
+marker that holds the one outcome it emitted. Two functions drive it, one per kind of
+input; both return a ``Step``, the state to keep (``None``: forget the order) and the
+outcome events to emit::
+
+    react(state, OrderPlaced | PaymentAuthorized | PaymentDeclined
+                 | InventoryReserved | InventoryRejected)   -> Step
+    tick(state, DeadlineTick)                                -> Step
+
+``react`` is ``evolve`` (record the event) followed by ``decide`` (is the outcome
+settled?). The outcome is a function of the answers alone, checked in this order:
+
+1. payment declined                        -> ``OrderCancelled(payment_declined)``
+2. payment authorized, inventory rejected  -> ``OrderCancelled(out_of_stock)``
+3. payment authorized, inventory reserved  -> ``OrderCompleted``
+4. otherwise, once the deadline has passed -> ``OrderCancelled(out_of_stock)`` if the
+   inventory rejected the order, else ``OrderCancelled(timeout)``
+
+The saga decides as soon as the answers it holds settle this function whatever the
+missing ones say: a decline at once, a rejection only with the payment's answer (a
+decline would take precedence) or at the deadline. So the outcome, reason and detail
+included, does not depend on the order in which the three topics deliver, nor on
+duplicates. Only the deadline races with the answers: a deadline that fires before
+the last answer arrives decides with what is known by then.
+
+Rules that keep it at least once and replay safe:
+
+- Each participant's first answer is kept; participants never change their answer
+  (they re-emit the identical event), so a later copy changes nothing.
+- Once decided, an order is never decided again: every later event is ignored, except
+  a redelivery of the very event that decided it (same ``event_id``), which emits the
+  recorded outcome again, byte for byte. A crash can lose the outcome send after its
+  marker was written; the redelivery repairs that, and consumers drop the copy by id.
+- The outcome's ``event_id`` is ``outcome_id(order_id, cls)``, derived from the order
+  id alone, so any re-decision of an order (after a crash, a replay) carries the same
+  id whichever event happened to trigger it.
+- The deadline is ``OrderPlaced.occurred_at + Timing.deadline``. The clock is the
+  ``DeadlineTick``: a tick decides the orders of its own partition only (``partition``
+  recorded from the message that created the state).
+- An order whose ``OrderPlaced`` was not seen gets no deadline. Such a state comes from
+  an answer that overtook its ``OrderPlaced`` (decided when both answers are in, like
+  any other), or from a very late event of a saga already forgotten: timing that one
+  out would cancel an order that was completed long ago. It is forgotten silently
+  ``deadline + retention`` after it was created.
+- Forgetting (the trade-off): a ``Decided`` marker is deleted ``Timing.retention``
+  after the decision, or after the deadline if that is later, so the table and its
+  changelog hold minutes of orders, not all of them. An event arriving after that is
+  not recognised. A stale ``OrderPlaced`` (older than ``deadline + retention``, when
+  its marker may be gone) therefore gets no deadline either, and a fresh one always
+  finds its marker. What remains possible: both answers arriving again after the
+  marker is gone re-decide the order from them, which repeats the original outcome
+  (same id) unless that outcome was a timeout.
+
+Clocks: times are timezone-aware UTC; the gateway's, the participants' and the saga's
+clocks are assumed to agree to well within the retention.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import msgspec
+
+from contracts import (
+    DeadlineTick,
+    Event,
+    InventoryRejected,
+    InventoryReserved,
+    OrderCancelled,
+    OrderCompleted,
+    OrderPlaced,
+    PaymentAuthorized,
+    PaymentDeclined,
+    derived_id,
+)
+from contracts.events import CancelReason
+
+#: The events a saga reacts to (ticks aside).
+SagaInput = (
+    OrderPlaced | PaymentAuthorized | PaymentDeclined | InventoryReserved | InventoryRejected
+)
+#: What a saga emits, once per order.
+Outcome = OrderCompleted | OrderCancelled
+PaymentAnswer = PaymentAuthorized | PaymentDeclined
+InventoryAnswer = InventoryReserved | InventoryRejected
+
+#: ``OrderCancelled.detail`` holds at most this many characters.
+DETAIL_LIMIT = 2_000
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long an order may stay undecided, and how long a decision is remembered."""
+
+    deadline: timedelta = timedelta(seconds=30)
+    """From ``OrderPlaced.occurred_at`` to the cancellation of an undecided order."""
+    retention: timedelta = timedelta(minutes=10)
+    """How long a ``Decided`` marker outlives the decision (or the deadline, if later)."""
+
+    def __post_init__(self) -> None:
+        if self.deadline <= timedelta(0):
+            raise ValueError(f"deadline must be positive, got {self.deadline}")
+        if self.retention < timedelta(0):
+            raise ValueError(f"retention must not be negative, got {self.retention}")
+
+
+#: 30 s to decide, 10 min to remember.
+DEFAULT_TIMING = Timing()
+
+
+class Pending(msgspec.Struct, frozen=True, kw_only=True, tag_field="state", tag="pending"):
+    """An order the saga has heard of but not decided: the first event of each kind.
+
+    ``partition`` is where the state's first event was read: every later event of the
+    order arrives there too (co-partitioning), and only that partition's ticks touch
+    it. ``since`` is when the saga first heard of the order. ``deadline`` is set from
+    a fresh ``OrderPlaced`` and is ``None`` without one (see the module docstring).
+    """
+
+    order_id: str
+    partition: int
+    since: datetime
+    deadline: datetime | None = None
+    placed: OrderPlaced | None = None
+    payment: PaymentAnswer | None = None
+    inventory: InventoryAnswer | None = None
+
+
+class Decided(msgspec.Struct, frozen=True, kw_only=True, tag_field="state", tag="decided"):
+    """The marker of a decided order: its outcome, kept until ``forget_at``.
+
+    The outcome is kept whole so a redelivery of the event that decided it can emit it
+    again unchanged (``outcome.causation_id`` names that event).
+    """
+
+    partition: int
+    forget_at: datetime
+    outcome: Outcome
+
+
+#: What the saga keeps per order (the value of its table).
+SagaState = Pending | Decided
+
+
+class Step(NamedTuple):
+    """The result of one input: the state to keep (``None``: delete it) and what to emit."""
+
+    state: SagaState | None
+    emit: tuple[Outcome, ...] = ()
+
+
+# -- the two entry points ---------------------------------------------------------
+
+
+def react(
+    state: SagaState | None,
+    event: SagaInput,
+    *,
+    partition: int,
+    now: datetime,
+    timing: Timing = DEFAULT_TIMING,
+) -> Step:
+    """Handle one order event: record it, and emit the outcome once it is settled.
+
+    ``partition`` is where ``event`` was read (kept when it creates the state), ``now``
+    the saga's clock, used to stamp a new state and the outcome and to tell a fresh
+    ``OrderPlaced`` from a stale one. On a ``Decided`` state nothing changes; the
+    recorded outcome is emitted again only if ``event`` is the one that decided it.
+    """
+    if isinstance(state, Decided):
+        return Step(state, _replayed(state, event))
+    pending = evolve(state, event, partition=partition, now=now, timing=timing)
+    outcome = decide(pending, cause=event, at=now)
+    if outcome is None:
+        return Step(pending)
+    return Step(settle(pending, outcome, now=now, timing=timing), (outcome,))
+
+
+def tick(state: SagaState, clock: DeadlineTick, *, timing: Timing = DEFAULT_TIMING) -> Step:
+    """Let time pass for one order: ``clock.occurred_at`` is now.
+
+    A tick only touches an order of its own partition (``clock.partition``); any other
+    state is returned unchanged. For its partition it:
+
+    - cancels a ``Pending`` order whose deadline has passed (``decide`` with the
+      deadline expired; the tick is the outcome's cause);
+    - forgets a ``Pending`` order without deadline ``deadline + retention`` after
+      ``since``, emitting nothing;
+    - forgets a ``Decided`` marker at ``forget_at``;
+    - emits a ``Decided`` order's outcome again if this very tick decided it (a
+      redelivered tick, after a crash).
+    """
+    if state.partition != clock.partition:
+        return Step(state)
+    now = clock.occurred_at
+    if isinstance(state, Decided):
+        if now >= state.forget_at:
+            return Step(None)
+        return Step(state, _replayed(state, clock))
+    if state.deadline is None:
+        forgotten = now >= state.since + timing.deadline + timing.retention
+        return Step(None if forgotten else state)
+    if now < state.deadline:
+        return Step(state)
+    outcome = decide(state, cause=clock, at=now, expired=True)
+    assert outcome is not None  # an expired deadline always decides
+    return Step(settle(state, outcome, now=now, timing=timing), (outcome,))
+
+
+# -- the pieces ---------------------------------------------------------------------
+
+
+def evolve(
+    state: Pending | None,
+    event: SagaInput,
+    *,
+    partition: int,
+    now: datetime,
+    timing: Timing = DEFAULT_TIMING,
+) -> Pending:
+    """Record ``event`` in ``state`` (a new ``Pending`` when ``None``).
+
+    Only the first event of each kind is kept; a duplicate, or any other copy, leaves
+    the state equal. A new state gets ``partition`` and ``since=now``. The first
+    ``OrderPlaced`` sets the deadline, ``occurred_at + timing.deadline``, unless it is
+    stale: ``now`` at or past ``occurred_at + deadline + retention``, when the saga may
+    have decided and forgotten the order already (then there is no deadline).
+    """
+    if state is None:
+        state = Pending(order_id=event.order_id, partition=partition, since=now)
+    if isinstance(event, OrderPlaced):
+        if state.placed is not None:
+            return state
+        deadline = event.occurred_at + timing.deadline
+        fresh = now < deadline + timing.retention
+        return msgspec.structs.replace(state, placed=event, deadline=deadline if fresh else None)
+    if isinstance(event, PaymentAuthorized | PaymentDeclined):
+        return state if state.payment is not None else msgspec.structs.replace(state, payment=event)
+    if state.inventory is not None:
+        return state
+    return msgspec.structs.replace(state, inventory=event)
+
+
+def decide(state: Pending, *, cause: Event, at: datetime, expired: bool = False) -> Outcome | None:
+    """The outcome the answers in ``state`` settle, or ``None`` while it is still open.
+
+    See the rules in the module docstring; ``expired`` says the deadline has passed, so
+    missing answers count as missing for good. ``cause`` becomes the outcome's
+    ``causation_id`` and ``at`` its ``occurred_at``.
+    """
+    payment, inventory = state.payment, state.inventory
+    if isinstance(payment, PaymentDeclined):
+        return _cancelled(state, "payment_declined", payment.reason, cause=cause, at=at)
+    if isinstance(payment, PaymentAuthorized) or expired:
+        if isinstance(inventory, InventoryRejected):
+            return _cancelled(state, "out_of_stock", shortage_detail(inventory), cause=cause, at=at)
+        if isinstance(payment, PaymentAuthorized) and isinstance(inventory, InventoryReserved):
+            return OrderCompleted(
+                event_id=outcome_id(state.order_id, OrderCompleted),
+                occurred_at=at,
+                order_id=state.order_id,
+                correlation_id=_correlation_id(state),
+                causation_id=str(cause.event_id),
+                user_id=payment.user_id,
+                amount=payment.amount,
+                currency=payment.currency,
+            )
+    if expired:
+        return _cancelled(state, "timeout", timeout_detail(state), cause=cause, at=at)
+    return None
+
+
+def settle(
+    state: Pending, outcome: Outcome, *, now: datetime, timing: Timing = DEFAULT_TIMING
+) -> Decided:
+    """The marker that replaces ``state`` once ``outcome`` is decided at ``now``.
+
+    It is forgotten ``retention`` after the decision or after the deadline, whichever
+    is later; without a deadline, ``now + deadline`` stands in for it (the order was
+    placed before ``now``). Either way the marker outlives
+    ``OrderPlaced.occurred_at + deadline + retention``, which is what lets ``evolve``
+    treat any older ``OrderPlaced`` as stale.
+    """
+    horizon = state.deadline if state.deadline is not None else now + timing.deadline
+    return Decided(
+        partition=state.partition, forget_at=max(now, horizon) + timing.retention, outcome=outcome
+    )
+
+
+def due_at(state: SagaState, timing: Timing = DEFAULT_TIMING) -> datetime:
+    """When a tick must next look at ``state``: its deadline, or when it is forgotten.
+
+    Before that time ``tick`` leaves the state as it is (a redelivered deciding tick
+    aside), so a worker can index states by this time instead of visiting them all.
+    """
+    if isinstance(state, Decided):
+        return state.forget_at
+    if state.deadline is not None:
+        return state.deadline
+    return state.since + timing.deadline + timing.retention
+
+
+def outcome_id(order_id: str, cls: type[Outcome]) -> uuid.UUID:
+    """The ``event_id`` of the ``cls`` outcome of an order: ``derived_id(order_id, type)``.
+
+    Derived from the order id alone (not from the event that triggered the decision),
+    so it is the same whichever event decides, after a crash or in a replay, and any
+    service can compute it from the order id.
+    """
+    return derived_id(order_id, cls.wire_type())
+
+
+def shortage_detail(rejected: InventoryRejected) -> str:
+    """``"p-1: requested 3, available 1; ..."``, the short lines of a rejection."""
+    text = "; ".join(
+        f"{s.product_id}: requested {s.requested}, available {s.available}"
+        for s in rejected.shortages
+    )
+    return _clip(text or "out of stock")
+
+
+def timeout_detail(state: Pending) -> str:
+    """Which answers were missing when the deadline passed."""
+    missing = [
+        name
+        for name, answer in (("payment", state.payment), ("inventory", state.inventory))
+        if answer is None
+    ]
+    if not missing:  # both in but undecided cannot happen; keep the text honest anyway
+        return "no decision by the deadline"
+    return f"no answer from {' and '.join(missing)} by the deadline"
+
+
+# -- the table's bytes ----------------------------------------------------------------
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+_decoder: msgspec.json.Decoder[SagaState] = msgspec.json.Decoder(SagaState)
+
+
+def dump_state(state: SagaState) -> bytes:
+    """A state as the bytes kept in the saga table and its changelog."""
+    return _encoder.encode(state)
+
+
+def load_state(data: bytes) -> SagaState:
+    """The state ``dump_state`` wrote."""
+    return _decoder.decode(data)
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _replayed(state: Decided, event: Event) -> tuple[Outcome, ...]:
+    return (state.outcome,) if state.outcome.causation_id == str(event.event_id) else ()
+
+
+def _cancelled(
+    state: Pending, reason: CancelReason, detail: str, *, cause: Event, at: datetime
+) -> OrderCancelled:
+    return OrderCancelled(
+        event_id=outcome_id(state.order_id, OrderCancelled),
+        occurred_at=at,
+        order_id=state.order_id,
+        correlation_id=_correlation_id(state),
+        causation_id=str(cause.event_id),
+        user_id=_user_id(state),
+        reason=reason,
+        detail=_clip(detail),
+    )
+
+
+def _correlation_id(state: Pending) -> str:
+    for event in (state.placed, state.payment, state.inventory):
+        if event is not None:
+            return event.correlation_id
+    return state.order_id  # unreachable: a state exists because an event arrived
+
+
+def _user_id(state: Pending) -> str:
+    # A cancellation always has one of them: the deadline needs the OrderPlaced, and
+    # every other reason needs a payment answer (see ``decide``).
+    for event in (state.placed, state.payment):
+        if event is not None:
+            return event.user_id
+    raise ValueError(f"order {state.order_id}: no user id known to cancel it")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"

@@ -1,0 +1,1 @@
+"""Tests of the saga: domain (fast), agent (fast), integration (real Kafka)."""
