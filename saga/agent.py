@@ -1,0 +1,198 @@
+"""Wiring of the saga worker: orders, answers and ticks -> ``domain`` -> ``orders.outcome.v1``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+
+import faust
+from faust.types import AgentT, TableT
+
+from contracts import (
+    DeadlineTick,
+    InventoryRejected,
+    InventoryReserved,
+    OrderPlaced,
+    PaymentAuthorized,
+    PaymentDeclined,
+    encode,
+    key_of,
+    topics,
+)
+from contracts.topics import TopicSpec
+from saga import domain
+from saga.agenda import Agenda
+from saga.domain import SagaInput, SagaState, Step
+from saga.settings import SagaSettings
+from streaming import EventGuard, Outcome, Publish, bind, publisher
+
+log = logging.getLogger(__name__)
+
+AGENT = "decide_orders"
+TICKER = "publish_ticks"
+TABLE = "sagas"
+#: The correlation id of every tick.
+TICKER_ID = "saga-ticker"
+#: Everything the agent reads; all keyed by order id and co-partitioned (the ticks
+#: carry their partition instead of a key).
+INPUTS: tuple[TopicSpec, ...] = (
+    topics.ORDERS,
+    topics.PAYMENTS,
+    topics.INVENTORY,
+    topics.SAGA_TICKS,
+)
+
+Flush = Callable[[], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+def install(
+    app: faust.App,
+    settings: SagaSettings,
+    *,
+    publish: Publish | None = None,
+    flush: Flush | None = None,
+    clock: Clock | None = None,
+) -> AgentT[bytes]:
+    """Add the ``sagas`` table, the ``decide_orders`` agent and the tick timer to ``app``.
+
+    The table maps an order id (UTF-8 bytes) to its ``domain.SagaState`` bytes, with as
+    many partitions as the inputs; Faust writes each entry to the changelog partition
+    of the event being processed, which for an order's events is the order's partition,
+    and for a tick of partition p (only ever touching orders of p) is p.
+
+    An outcome is sent only after the table write that records it is flushed to Kafka:
+    once an outcome is out, a crash cannot make the saga decide that order again (it
+    could otherwise re-decide differently, e.g. a timeout racing a redelivered answer).
+    If the crash loses the send instead, the redelivered deciding event re-sends it
+    (``domain.react``/``domain.tick``).
+
+    ``publish`` replaces the ``orders.outcome.v1`` producer, ``flush`` the producer
+    flush and ``clock`` the wall clock, in tests.
+    """
+    source = app.topic(
+        *(spec.name for spec in INPUTS),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=app.conf.topic_partitions,
+        internal=False,
+    )
+    ticks = bind(app, topics.SAGA_TICKS)
+    emit = publisher(bind(app, topics.OUTCOMES)) if publish is None else publish
+    now = clock or (lambda: datetime.now(UTC))
+    timing = settings.timing
+    partitions = app.conf.topic_partitions
+    agenda = Agenda(timing)
+    table = app.Table(
+        TABLE,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="order id -> SagaState (JSON): what the saga knows and decided about each order",
+    )
+
+    async def flush_producer() -> None:
+        await app.producer.flush()
+
+    durable = flush or flush_producer
+
+    async def apply(steps: list[tuple[bytes, bytes | None, Step]], partition: int) -> None:
+        """Write each step's state (when it changed), then send the outcomes."""
+        for key, stored, step in steps:
+            if step.state is None:
+                if stored is not None:
+                    del table[key]
+            else:
+                data = domain.dump_state(step.state)
+                if data != stored:
+                    table[key] = data
+            agenda.note(key, step.state, partition)
+        outcomes = [outcome for _, _, step in steps for outcome in step.emit]
+        if outcomes:
+            await durable()
+            for outcome in outcomes:
+                await emit(outcome)
+
+    async def on_order_event(event: SagaInput) -> None:
+        partition = _current_partition()
+        key = event.order_id.encode()
+        stored = table.get(key)
+        state = None if stored is None else domain.load_state(stored)
+        step = domain.react(state, event, partition=partition, now=now(), timing=timing)
+        await apply([(key, stored, step)], partition)
+
+    async def on_tick(tick: DeadlineTick) -> None:
+        partition = _current_partition()
+        if tick.partition != partition:
+            # Its writes would land in another partition's changelog: never act on it.
+            log.warning(
+                "%s: tick for partition %d read from partition %d, ignored",
+                AGENT,
+                tick.partition,
+                partition,
+            )
+            return
+        if not agenda.has(partition):
+            agenda.rebuild(partition, _states(table))
+        steps = []
+        for key in agenda.due(partition, tick.occurred_at, str(tick.event_id)):
+            stored = table.get(key)
+            if stored is not None:
+                step = domain.tick(domain.load_state(stored), tick, timing=timing)
+                steps.append((key, stored, step))
+        await apply(steps, partition)
+
+    guard = EventGuard(
+        AGENT,
+        {
+            OrderPlaced: on_order_event,
+            PaymentAuthorized: on_order_event,
+            PaymentDeclined: on_order_event,
+            InventoryReserved: on_order_event,
+            InventoryRejected: on_order_event,
+            DeadlineTick: on_tick,
+        },
+    )
+
+    async def decide_orders(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+        async for outcome in guard.process(stream):
+            yield outcome
+
+    async def forget_index(*_: object, **__: object) -> None:
+        agenda.clear()
+
+    # The table is restored from its changelog on every assignment: rebuild the index.
+    app.on_partitions_revoked.connect(forget_index)
+    app.on_partitions_assigned.connect(forget_index)
+
+    async def publish_ticks() -> None:
+        for tick in tick_events(partitions):
+            await ticks.send(key=key_of(tick), value=encode(tick), partition=tick.partition)
+
+    app.timer(settings.tick_interval, on_leader=True, name=TICKER)(publish_ticks)
+    return app.agent(source, name=AGENT)(decide_orders)
+
+
+def tick_events(partitions: int, at: datetime | None = None) -> list[DeadlineTick]:
+    """One ``DeadlineTick`` per partition, all stamped ``at`` (now when omitted)."""
+    when = at or datetime.now(UTC)
+    return [
+        DeadlineTick(occurred_at=when, correlation_id=TICKER_ID, partition=p)
+        for p in range(partitions)
+    ]
+
+
+def _current_partition() -> int:
+    """The partition of the message being processed: where a table write goes."""
+    event = faust.current_event()
+    if event is None:
+        raise RuntimeError("the saga table can only be written while processing an event")
+    return event.message.partition
+
+
+def _states(table: TableT[bytes, bytes]) -> Iterator[tuple[bytes, SagaState]]:
+    for key, data in list(table.items()):
+        yield key, domain.load_state(data)

@@ -1,0 +1,35 @@
+"""``create_app``: the saga worker's Faust app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from saga.agent import Clock, Flush, install
+from saga.settings import SagaSettings, load
+from streaming import Publish
+from streaming import create_app as create_streaming_app
+
+
+def create_app(
+    settings: SagaSettings | None = None,
+    *,
+    publish: Publish | None = None,
+    flush: Flush | None = None,
+    clock: Clock | None = None,
+    **overrides: Any,
+) -> faust.App:
+    """A new saga app (group ``settings.group``) with its table, agent and tick timer.
+
+    Unlike the other workers it elects a leader (``topic_disable_leader=False``, so Faust
+    keeps a one-partition ``<group>-__assignor-__leader`` topic): only the leader
+    publishes the deadline ticks. ``publish``, ``flush`` and ``clock`` replace the
+    outcome producer, the producer flush and the wall clock (tests); ``overrides`` go
+    to Faust.
+    """
+    settings = settings or load()
+    options: dict[str, Any] = {"topic_disable_leader": False, **overrides}
+    app = create_streaming_app(settings.group, settings.platform, **options)
+    install(app, settings, publish=publish, flush=flush, clock=clock)
+    return app
