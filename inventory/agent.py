@@ -1,0 +1,108 @@
+"""Wiring of the inventory worker: ``orders.v1`` + ``orders.outcome.v1`` -> the store ->
+``inventory.v1`` (reservations, rejections, releases) + ``inventory.stock.v1`` (levels)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+from faust.types import AgentT
+
+from contracts import TOPIC_OF, Event, OrderCancelled, OrderCompleted, OrderPlaced, topics
+from inventory.domain import Consumed, reactions, stock_level
+from inventory.settings import InventorySettings
+from inventory.store import RedisStore, Store
+from streaming import EventGuard, Outcome, Publish, bind, publisher
+
+log = logging.getLogger(__name__)
+
+AGENT = "reserve_stock"
+
+
+def route(app: faust.App) -> Publish:
+    """A ``Publish`` that sends each event to its topic (``contracts.TOPIC_OF``)."""
+    by_topic = {spec.name: publisher(bind(app, spec)) for spec in (topics.INVENTORY, topics.STOCK)}
+
+    async def publish(event: Event) -> None:
+        await by_topic[TOPIC_OF[type(event)].name](event)
+
+    return publish
+
+
+def redis_store(app: faust.App, settings: InventorySettings) -> RedisStore:
+    """The Redis store of the worker: scripts loaded once started, closed at shutdown."""
+    store = RedisStore.from_url(
+        settings.redis_url, prefix=settings.key_prefix, order_ttl=settings.order_ttl
+    )
+
+    async def prepare() -> None:
+        try:
+            await store.prepare()
+        except Exception as exc:  # the scripts load on first use instead
+            log.warning("inventory: could not load the scripts into Redis yet: %r", exc)
+        else:
+            log.info("inventory: scripts loaded; stock keys under %r", store.prefix)
+
+    async def close(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await store.close()
+
+    app.task(prepare)
+    app.on_before_shutdown.connect(close)
+    return store
+
+
+def install(
+    app: faust.App,
+    settings: InventorySettings,
+    *,
+    store: Store | None = None,
+    publish: Publish | None = None,
+) -> AgentT[bytes]:
+    """Add the ``reserve_stock`` agent to ``app``.
+
+    It consumes ``orders.v1`` and ``orders.outcome.v1`` (same key, same partition count):
+    each order event is applied to the store in one atomic step, then the step's
+    reactions go to ``inventory.v1`` and the new level of each product the order holds
+    to ``inventory.stock.v1``. A redelivered event re-emits the identical events.
+    ``store`` and ``publish`` replace Redis and the producers in tests.
+    """
+    source = app.topic(
+        topics.ORDERS.name,
+        topics.OUTCOMES.name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=app.conf.topic_partitions,
+        internal=False,
+    )
+    emit = route(app) if publish is None else publish
+    stock = redis_store(app, settings) if store is None else store
+
+    async def on_order_event(event: Consumed) -> None:
+        applied = await stock.apply(event)
+        for reaction in reactions(applied.record, event):
+            await emit(reaction)
+        for level in applied.levels:
+            await emit(
+                stock_level(
+                    level, correlation_id=event.correlation_id, causation_id=str(event.event_id)
+                )
+            )
+
+    guard = EventGuard(
+        AGENT,
+        {
+            OrderPlaced: on_order_event,
+            OrderCancelled: on_order_event,
+            OrderCompleted: on_order_event,
+        },
+    )
+
+    async def reserve_stock(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+        async for outcome in guard.process(stream):
+            yield outcome
+
+    return app.agent(source, name=AGENT)(reserve_stock)

@@ -1,0 +1,64 @@
+"""The inventory worker's settings, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from config.env import PlatformSettings
+from inventory.store import DEFAULT_ORDER_TTL, DEFAULT_PREFIX, check_prefix
+
+
+def _raw(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _seconds(name: str, default: int) -> int:
+    raw = _raw(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1 second, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    """Configuration of one inventory worker process (and of ``python -m inventory seed``)."""
+
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
+    """Kafka, Redis and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``,
+    ``REDIS_URL``, ...). Stock lives in the Redis of ``REDIS_URL``."""
+
+    group: str = field(default_factory=lambda: _raw("INVENTORY_GROUP", "inventory"))
+    """``INVENTORY_GROUP``: the consumer group and Faust app id, ``inventory`` by default.
+
+    Every worker of one group shares the same stock (the Redis keys under
+    ``key_prefix``); a second group with the same prefix would reserve every order twice.
+    """
+
+    key_prefix: str = field(default_factory=lambda: _raw("INVENTORY_KEY_PREFIX", DEFAULT_PREFIX))
+    """``INVENTORY_KEY_PREFIX``: the namespace of inventory's Redis keys, ``inventory:`` by
+    default. Any other prefix must start with ``inventory:`` (tests use one per run)."""
+
+    order_ttl: int = field(
+        default_factory=lambda: _seconds("INVENTORY_ORDER_TTL", DEFAULT_ORDER_TTL)
+    )
+    """``INVENTORY_ORDER_TTL``: seconds an order's record is kept after its last change,
+    7 days by default (the topics' retention: no older event can be redelivered)."""
+
+    def __post_init__(self) -> None:
+        check_prefix(self.key_prefix)
+
+    @property
+    def redis_url(self) -> str:
+        """Where the stock is: ``REDIS_URL``."""
+        return self.platform.redis_url
+
+
+def load() -> InventorySettings:
+    """Read the inventory settings from the current environment."""
+    return InventorySettings()

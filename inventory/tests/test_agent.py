@@ -1,0 +1,208 @@
+"""The inventory agent's wiring, through Faust's ``agent.test_context()`` (no broker, no Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import faust
+import pytest
+
+from config.env import PlatformSettings
+from contracts import (
+    Event,
+    InventoryRejected,
+    InventoryReleased,
+    InventoryReserved,
+    OrderCancelled,
+    OrderLine,
+    OrderPlaced,
+    PageViewed,
+    StockLevel,
+    encode,
+    reaction,
+)
+from inventory.agent import AGENT
+from inventory.app import create_app
+from inventory.catalog import Product
+from inventory.domain import violations
+from inventory.memory import MemoryStore
+from inventory.settings import InventorySettings
+from streaming import Outcome
+
+PRODUCTS = (
+    Product("p-a", "Thing A", Decimal("2.50"), 3),
+    Product("p-b", "Thing B", Decimal("1.00"), 10),
+)
+
+
+class Sent(list[Event]):
+    """A fake ``Publish``: remembers what the agent sent."""
+
+    async def __call__(self, event: Event) -> None:
+        self.append(event)
+
+    def of(self, cls: type[Event]) -> list[Event]:
+        return [e for e in self if isinstance(e, cls)]
+
+
+class Clock:
+    """A clock that advances one millisecond per reading."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def placed(order_id: str = "order-1", units: int = 2) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        currency="USD",
+        amount=Decimal("5.00"),
+        items=(
+            OrderLine(product_id="p-a", quantity=units, unit_price=Decimal("2.50")),
+            OrderLine(product_id="p-b", quantity=1, unit_price=Decimal("1.00")),
+        ),
+    )
+
+
+def cancelled(order: OrderPlaced) -> OrderCancelled:
+    return reaction(order, OrderCancelled, user_id=order.user_id, reason="timeout")
+
+
+@pytest.fixture
+def sent() -> Sent:
+    return Sent()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore(PRODUCTS, clock=Clock())
+
+
+def settings() -> InventorySettings:
+    return InventorySettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
+
+
+@pytest.fixture
+def app(sent: Sent, store: MemoryStore) -> faust.App:
+    return create_app(settings(), store=store, publish=sent)
+
+
+@pytest.fixture
+async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
+    async with app.agents[AGENT].test_context() as agent:
+        yield agent
+
+
+async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Outcome:
+    event = await agent.put(value, key=b"k")
+    outcome = agent.results[event.message.offset]
+    assert isinstance(outcome, Outcome)
+    return outcome
+
+
+def test_the_agent_reads_orders_and_outcomes(app: faust.App) -> None:
+    assert app.agents[AGENT].channel.topics == ("orders.v1", "orders.outcome.v1")  # type: ignore[attr-defined]
+
+
+async def test_a_reservation_is_published_with_the_new_levels(
+    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+) -> None:
+    order = placed()
+    assert await put(agent, encode(order)) is Outcome.HANDLED
+    reserved, *levels = sent
+    assert isinstance(reserved, InventoryReserved)
+    assert reserved.causation_id == str(order.event_id)
+    assert [(lv.product_id, lv.available, lv.reserved) for lv in levels] == [  # type: ignore[attr-defined]
+        ("p-a", 1, 2),
+        ("p-b", 9, 1),
+    ]
+    assert all(
+        isinstance(lv, StockLevel) and lv.causation_id == str(order.event_id) for lv in levels
+    )
+    assert (await store.counters())["p-a"].available == 1
+
+
+async def test_a_redelivery_publishes_the_same_events_and_reserves_nothing_more(
+    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+) -> None:
+    data = encode(placed())
+    await put(agent, data)
+    first = list(sent)
+    sent.clear()
+    await put(agent, data)
+    assert [encode(e) for e in sent] == [encode(e) for e in first]
+    assert (await store.counters())["p-a"].reserved == 2
+
+
+async def test_a_cancellation_releases_and_publishes_the_levels(
+    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+) -> None:
+    order = placed()
+    await put(agent, encode(order))
+    sent.clear()
+    await put(agent, encode(cancelled(order)))
+    released, *levels = sent
+    assert isinstance(released, InventoryReleased)
+    assert [(lv.product_id, lv.available) for lv in levels] == [("p-a", 3), ("p-b", 10)]  # type: ignore[attr-defined]
+    assert violations(await store.counters()) == []
+
+
+async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
+    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+) -> None:
+    order = placed()
+    await put(agent, encode(cancelled(order)))
+    assert sent == []
+    await put(agent, encode(order))
+    assert [type(e) for e in sent] == [
+        InventoryReserved,
+        InventoryReleased,
+        StockLevel,
+        StockLevel,
+    ]
+    assert (await store.counters())["p-a"].available == 3
+
+
+async def test_a_short_order_is_rejected_and_publishes_no_level(
+    agent: faust.types.AgentTestWrapperT, sent: Sent
+) -> None:
+    await put(agent, encode(placed(units=4)))
+    [rejected] = sent
+    assert isinstance(rejected, InventoryRejected)
+    assert [(s.product_id, s.requested, s.available) for s in rejected.shortages] == [("p-a", 4, 3)]
+
+
+async def test_bad_and_foreign_messages_are_contained(
+    agent: faust.types.AgentTestWrapperT, sent: Sent
+) -> None:
+    assert await put(agent, b"not json") is Outcome.INVALID
+    assert await put(agent, None) is Outcome.INVALID
+    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
+    assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert {e.order_id for e in sent.of(InventoryReserved)} == {"order-2"}  # type: ignore[attr-defined]
+
+
+async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: MemoryStore) -> None:
+    calls = 0
+
+    class Flaky:
+        async def apply(self, event):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionError("redis away")
+            return await store.apply(event)
+
+    app = create_app(settings(), store=Flaky(), publish=sent)
+    async with app.agents[AGENT].test_context() as agent:
+        assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
+        assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert [e.order_id for e in sent.of(InventoryReserved)] == ["order-2"]  # type: ignore[attr-defined]
