@@ -140,7 +140,9 @@ def install(
         steps = []
         for key in agenda.due(partition, tick.occurred_at, str(tick.event_id)):
             stored = table.get(key)
-            if stored is not None:
+            if stored is None:
+                agenda.note(key, None, partition)
+            else:
                 step = domain.tick(domain.load_state(stored), tick, timing=timing)
                 steps.append((key, stored, step))
         await apply(steps, partition)

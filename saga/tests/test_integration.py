@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,23 +75,29 @@ class Worker:
     """``python -m saga worker`` as a child process, with its output in a file."""
 
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.tmp = tmp
         self.env = env
         self.group = env["SAGA_GROUP"]
-        self.log_path = tmp / "saga-worker.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
         #: Whether it has decided an order and timed one out already.
         self.ready = False
+
+    def start(self) -> None:
+        self.starts += 1
+        self.log_path = self.tmp / f"saga-worker-{self.starts}.log"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "saga", "worker"],
-                cwd=tmp,
-                env=env,
+                cwd=self.tmp,
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -98,7 +105,7 @@ class Worker:
                 self.proc.wait(timeout=30)
 
     def assert_alive(self) -> None:
-        if self.proc.poll() is not None:
+        if self.proc is not None and self.proc.poll() is not None:
             pytest.fail(f"the saga worker exited with {self.proc.returncode}\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
@@ -134,6 +141,7 @@ def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     }
     env.pop("FAUST_WEB_PORT", None)
     w = Worker(tmp_path_factory.mktemp("saga"), env)
+    w.start()
     try:
         yield w
     finally:
@@ -393,3 +401,31 @@ async def test_duplicates_emit_no_second_outcome(kafka: Kafka) -> None:
     redelivered = sum(str(e.event_id) == event.causation_id for e in (order, pay, inv, pay))
     assert redelivered >= 1
     assert len(records) == 1 + redelivered
+
+
+# -- a crash --------------------------------------------------------------------------
+
+
+async def test_undecided_and_decided_orders_survive_a_kill(kafka: Kafka, worker: Worker) -> None:
+    """kill -9: the table comes back from its changelog, the due index from the table."""
+    done = order_placed()
+    await kafka.send(done, authorized(done), reserved(done))
+    completed, _ = await kafka.outcome(done.order_id)
+    # still undecided when the worker dies: its deadline is 10 s away
+    waiting = order_placed(at=datetime.now(UTC) + timedelta(seconds=10 - DEADLINE_S))
+    landed = await kafka.send(waiting, authorized(waiting))
+    await kafka.processed(landed)  # its state is in the changelog (flushed before the commit)
+    assert await kafka.outcomes_for(waiting.order_id) == []
+    worker.stop(signal.SIGKILL)
+
+    worker.start()
+    cancelled, _ = await kafka.outcome(waiting.order_id)
+    assert isinstance(cancelled, OrderCancelled)
+    assert (cancelled.reason, cancelled.detail) == (
+        "timeout",
+        "no answer from inventory by the deadline",
+    )
+    # the completed order is still remembered: a late, contradicting answer changes nothing
+    landed = await kafka.send(declined(done))
+    await kafka.processed(landed)
+    assert the_one_outcome(await kafka.all_outcomes_for(done.order_id), done.order_id) == completed
