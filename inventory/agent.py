@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,9 +22,14 @@ log = logging.getLogger(__name__)
 AGENT = "reserve_stock"
 
 
-def route(app: faust.App) -> Publish:
-    """A ``Publish`` that sends each event to its topic (``contracts.TOPIC_OF``)."""
-    by_topic = {spec.name: publisher(bind(app, spec)) for spec in (topics.INVENTORY, topics.STOCK)}
+def route(app: faust.App, settings: InventorySettings) -> Publish:
+    """A ``Publish`` that sends each event to its topic (``contracts.TOPIC_OF``), stock
+    levels to ``settings.stock_topic``."""
+    stock = dataclasses.replace(topics.STOCK, name=settings.stock_topic)
+    by_topic = {
+        topics.INVENTORY.name: publisher(bind(app, topics.INVENTORY)),
+        topics.STOCK.name: publisher(bind(app, stock)),
+    }
 
     async def publish(event: Event) -> None:
         await by_topic[TOPIC_OF[type(event)].name](event)
@@ -65,7 +71,8 @@ def install(
     It consumes ``orders.v1`` and ``orders.outcome.v1`` (same key, same partition count):
     each order event is applied to the store in one atomic step, then the step's
     reactions go to ``inventory.v1`` and the new level of each product the order holds
-    to ``inventory.stock.v1``. A redelivered event re-emits the identical events.
+    to ``inventory.stock.v1`` (``settings.stock_topic``). A redelivered event re-emits
+    the identical events.
     ``store`` and ``publish`` replace Redis and the producers in tests.
     """
     source = app.topic(
@@ -78,7 +85,7 @@ def install(
         partitions=app.conf.topic_partitions,
         internal=False,
     )
-    emit = route(app) if publish is None else publish
+    emit = route(app, settings) if publish is None else publish
     stock = redis_store(app, settings) if store is None else store
 
     async def on_order_event(event: Consumed) -> None:

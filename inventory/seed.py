@@ -9,8 +9,8 @@
   its orders forgotten.
 
 Then the current ``StockLevel`` of every catalogue product is published to
-``inventory.stock.v1`` (``--no-publish`` skips that), so the read model shows it even
-when nothing changed. Prints one line per product and a summary.
+``inventory.stock.v1`` (``INVENTORY_STOCK_TOPIC``; ``--no-publish`` skips that), so the
+read model shows it even when nothing changed. Prints one line per product and a summary.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from contracts import encode, key_of, topics
+from contracts import encode, key_of
 from inventory.catalog import CATALOG, Product
 from inventory.domain import stock_level
 from inventory.settings import InventorySettings, load
@@ -84,9 +84,9 @@ async def seed(
         except TimeoutError:
             raise RuntimeError(
                 f"Kafka at {settings.platform.kafka_bootstrap_servers} did not take the levels "
-                f"within {PUBLISH_TIMEOUT:.0f}s: does {topics.STOCK.name} exist?"
+                f"within {PUBLISH_TIMEOUT:.0f}s: does {settings.stock_topic} exist?"
             ) from None
-        print(f"published {len(seeded)} stock levels to {topics.STOCK.name}")
+        print(f"published {len(seeded)} stock levels to {settings.stock_topic}")
     return seeded
 
 
@@ -97,7 +97,7 @@ async def publish_levels(settings: InventorySettings, seeded: Sequence[Seeded]) 
     try:
         for s in seeded:
             event = stock_level(s.level, correlation_id=CORRELATION_ID)
-            await producer.send(topics.STOCK.name, key=key_of(event), value=encode(event))
+            await producer.send(settings.stock_topic, key=key_of(event), value=encode(event))
         await producer.flush()
     finally:
         await producer.stop()

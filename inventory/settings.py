@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from config.env import PlatformSettings
+from contracts.topics import STOCK
 from inventory.store import DEFAULT_ORDER_TTL, DEFAULT_PREFIX, check_prefix
 
 
@@ -49,6 +50,11 @@ class InventorySettings:
     )
     """``INVENTORY_ORDER_TTL``: seconds an order's record is kept after its last change,
     7 days by default (the topics' retention: no older event can be redelivered)."""
+
+    stock_topic: str = field(default_factory=lambda: _raw("INVENTORY_STOCK_TOPIC", STOCK.name))
+    """``INVENTORY_STOCK_TOPIC``: where stock levels are published, ``inventory.stock.v1``
+    by default. Tests give each run a topic of its own, so the levels of their made-up
+    products never reach the catalogue of a platform sharing the broker."""
 
     def __post_init__(self) -> None:
         check_prefix(self.key_prefix)

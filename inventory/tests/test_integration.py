@@ -1,13 +1,15 @@
 """``python -m inventory worker`` against the real broker and Redis of ``stack_env``.
 
-One worker process for the module, with its own consumer group and its own Redis key
-prefix; each test seeds its own products and uses its own orders, so the tests do not
-depend on each other. Also runs ``python -m inventory seed`` as a command.
+One worker process for the module, with its own consumer group, Redis key prefix and
+stock topic (so the levels of its made-up products never reach the catalogue of another
+platform on the same broker); each test seeds its own products and uses its own orders,
+so the tests do not depend on each other. Also runs ``python -m inventory seed``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -48,7 +50,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = int(os.environ.get("TOPIC_PARTITIONS", "") or ORDERS.partitions)
 DEADLINE = 90.0
-TOPICS = [ORDERS, OUTCOMES, INVENTORY, STOCK]
+TOPICS = [ORDERS, OUTCOMES, INVENTORY]
 
 
 def partition_of(key: bytes) -> int:
@@ -59,6 +61,20 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
     from sagactl.topics_admin import ensure_topics_async
 
     await ensure_topics_async(bootstrap, specs, PARTITIONS)
+
+
+def stock_topic() -> TopicSpec:
+    """A compacted stock topic of this run only."""
+    return dataclasses.replace(STOCK, name=f"inventory.stock.it-{uuid.uuid4().hex[:8]}")
+
+
+async def delete_topic(bootstrap: str, name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([name])
+    finally:
+        await admin.close()
 
 
 class Worker:
@@ -98,11 +114,12 @@ class Worker:
         return "\n".join(text[-lines:])
 
 
-def base_env(stack_env: dict[str, str], prefix: str) -> dict[str, str]:
+def base_env(stack_env: dict[str, str], prefix: str, stock: TopicSpec) -> dict[str, str]:
     env = {
         **os.environ,
         **stack_env,
         "INVENTORY_KEY_PREFIX": prefix,
+        "INVENTORY_STOCK_TOPIC": stock.name,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("FAUST_WEB_PORT", None)
@@ -128,15 +145,16 @@ def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     group = f"inventory-it-{uuid.uuid4().hex[:8]}"
     prefix = f"inventory:it-{uuid.uuid4().hex[:8]}:"
     bootstrap = stack_env["KAFKA_BOOTSTRAP_SERVERS"]
+    stock = stock_topic()
 
     async def prepare() -> None:
-        await ensure_topics(bootstrap, TOPICS)
+        await ensure_topics(bootstrap, [*TOPICS, stock])
         await start_group_at_end(bootstrap, group)
 
     asyncio.run(prepare())
     w = Worker(
         tmp_path_factory.mktemp("inventory"),
-        {**base_env(stack_env, prefix), "INVENTORY_GROUP": group},
+        {**base_env(stack_env, prefix, stock), "INVENTORY_GROUP": group},
     )
     w.start()
     try:
@@ -148,6 +166,7 @@ def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
         async def clean() -> None:
             await store.reset()
             await store.close()
+            await delete_topic(bootstrap, stock.name)
 
         asyncio.run(clean())
 
@@ -174,13 +193,14 @@ async def products(store: RedisStore) -> tuple[str, str]:
 class Kafka:
     """A producer to the inputs; a reader of ``inventory.v1`` and ``inventory.stock.v1``."""
 
-    def __init__(self, bootstrap: str, group: str) -> None:
+    def __init__(self, bootstrap: str, group: str, stock_topic: str) -> None:
         self.group = group
+        self.stock_topic = stock_topic
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self.tps = [
-            TopicPartition(t.name, p) for t in (INVENTORY, STOCK) for p in range(PARTITIONS)
+            TopicPartition(t, p) for t in (INVENTORY.name, stock_topic) for p in range(PARTITIONS)
         ]
         self.records: list[ConsumerRecord[bytes, bytes]] = []
 
@@ -232,7 +252,7 @@ class Kafka:
     def levels(self, product_id: str) -> list[StockLevel]:
         out = []
         for r in self.records:
-            if r.topic == STOCK.name and r.key == product_id.encode():
+            if r.topic == self.stock_topic and r.key == product_id.encode():
                 event = decode(r.value)
                 assert isinstance(event, StockLevel)
                 out.append(event)
@@ -247,7 +267,10 @@ class Kafka:
 
 @pytest.fixture
 async def kafka(worker: Worker) -> AsyncIterator[Kafka]:
-    async with Kafka(worker.env["KAFKA_BOOTSTRAP_SERVERS"], worker.env["INVENTORY_GROUP"]) as k:
+    env = worker.env
+    async with Kafka(
+        env["KAFKA_BOOTSTRAP_SERVERS"], env["INVENTORY_GROUP"], env["INVENTORY_STOCK_TOPIC"]
+    ) as k:
         yield k
 
 
@@ -434,7 +457,7 @@ def with_store(url: str, prefix: str, use: Callable[[RedisStore], Awaitable[Any]
 
 
 async def seed_levels(bootstrap: str, since: dict[TopicPartition, int]) -> list[StockLevel]:
-    """The seed's ``StockLevel`` records on ``inventory.stock.v1`` after ``since``."""
+    """The seed's ``StockLevel`` records on the stock topic after ``since``."""
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await reader.start()
     try:
@@ -453,11 +476,11 @@ async def seed_levels(bootstrap: str, since: dict[TopicPartition, int]) -> list[
         await reader.stop()
 
 
-async def stock_ends(bootstrap: str) -> dict[TopicPartition, int]:
+async def stock_ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await reader.start()
     try:
-        return await reader.end_offsets([TopicPartition(STOCK.name, p) for p in range(PARTITIONS)])
+        return await reader.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
     finally:
         await reader.stop()
 
@@ -466,10 +489,11 @@ def test_the_seed_command_loads_the_catalogue_once_and_publishes_it(
     stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     prefix = f"inventory:seed-{uuid.uuid4().hex[:8]}:"
-    env = base_env(stack_env, prefix)
+    stock = stock_topic()
+    env = base_env(stack_env, prefix, stock)
     redis_url, bootstrap = stack_env["REDIS_URL"], stack_env["KAFKA_BOOTSTRAP_SERVERS"]
-    asyncio.run(ensure_topics(bootstrap, [STOCK]))
-    since = asyncio.run(stock_ends(bootstrap))
+    asyncio.run(ensure_topics(bootstrap, [stock]))
+    since = asyncio.run(stock_ends(bootstrap, stock.name))
 
     def seed(*args: str) -> str:
         done = subprocess.run(
@@ -489,7 +513,7 @@ def test_the_seed_command_loads_the_catalogue_once_and_publishes_it(
     try:
         first = seed("--if-empty")
         assert f"seeded {len(CATALOG)} products under {prefix!r}: {len(CATALOG)} created" in first
-        assert f"published {len(CATALOG)} stock levels to inventory.stock.v1" in first
+        assert f"published {len(CATALOG)} stock levels to {stock.name}" in first
         assert "prod-001   created    available=1000" in first
         published = asyncio.run(seed_levels(bootstrap, since))
         assert {lv.product_id for lv in published} >= {p.product_id for p in CATALOG}
@@ -512,3 +536,4 @@ def test_the_seed_command_loads_the_catalogue_once_and_publishes_it(
         assert after["prod-013"] == Counters(stocked=3, available=3)
     finally:
         with_store(redis_url, prefix, lambda store: store.reset())
+        asyncio.run(delete_topic(bootstrap, stock.name))

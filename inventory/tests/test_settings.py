@@ -6,7 +6,13 @@ import pytest
 
 from inventory.settings import load
 
-NAMES = ("INVENTORY_GROUP", "INVENTORY_KEY_PREFIX", "INVENTORY_ORDER_TTL", "REDIS_URL")
+NAMES = (
+    "INVENTORY_GROUP",
+    "INVENTORY_KEY_PREFIX",
+    "INVENTORY_ORDER_TTL",
+    "INVENTORY_STOCK_TOPIC",
+    "REDIS_URL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +27,7 @@ def test_defaults() -> None:
     assert settings.key_prefix == "inventory:"
     assert settings.order_ttl == 7 * 24 * 3600
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.stock_topic == "inventory.stock.v1"
 
 
 def test_everything_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,11 +35,13 @@ def test_everything_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("INVENTORY_KEY_PREFIX", "inventory:test-1:")
     monkeypatch.setenv("INVENTORY_ORDER_TTL", "60")
     monkeypatch.setenv("REDIS_URL", "redis://redis:6379/3")
+    monkeypatch.setenv("INVENTORY_STOCK_TOPIC", "inventory.stock.test")
     settings = load()
     assert settings.group == "inventory-demo"
     assert settings.key_prefix == "inventory:test-1:"
     assert settings.order_ttl == 60
     assert settings.redis_url == "redis://redis:6379/3"
+    assert settings.stock_topic == "inventory.stock.test"
 
 
 @pytest.mark.parametrize(
