@@ -61,7 +61,7 @@ from inventory.domain import (
 DEFAULT_PREFIX = "inventory:"
 #: Keep an order's record this long after its last change: the topics' retention.
 DEFAULT_ORDER_TTL = 7 * 24 * 3600
-_PREFIX = re.compile(r"^inventory:[A-Za-z0-9_.:\-]*$")
+_PREFIX = re.compile(r"inventory:[A-Za-z0-9_.:\-]*")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: What seeding did to a product.
@@ -101,7 +101,7 @@ def check_prefix(prefix: str) -> str:
     The namespace keeps inventory's keys apart from everything else in the Redis it
     shares, and ``seed --reset`` deletes only keys under the prefix.
     """
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise ValueError(
             f"key prefix {prefix!r} must start with {DEFAULT_PREFIX!r} and contain only "
             "letters, digits and '_.:-'"

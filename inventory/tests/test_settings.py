@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inventory.settings import load
+from inventory.store import check_prefix
 
 NAMES = (
     "INVENTORY_GROUP",
@@ -59,3 +60,9 @@ def test_bad_values_fail_at_startup(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=match):
         load()
+
+
+@pytest.mark.parametrize("prefix", ["inventory:\n", "inventory:a b", "Inventory:", ""])
+def test_a_prefix_outside_the_namespace_is_refused(prefix: str) -> None:
+    with pytest.raises(ValueError, match="must start with"):
+        check_prefix(prefix)
