@@ -22,6 +22,7 @@ def index(request: HttpRequest) -> JsonResponse:
             "name": "choreography-saga order platform",
             "links": {
                 "orders": "/api/orders",
+                "products": "/api/products",
                 "docs": "/api/docs",
                 "schema": "/api/schema",
                 "health": "/health",

@@ -4,11 +4,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gateway import health
+from gateway.catalog.apis import ProductListApi
 from gateway.orders.apis import OrderCollectionApi, OrderDetailApi
 
 urlpatterns = [
     path("api/orders", OrderCollectionApi.as_view(), name="orders"),
     path("api/orders/<str:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("api/products", ProductListApi.as_view(), name="products"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", health.index, name="index"),
