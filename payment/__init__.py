@@ -1,1 +1,1 @@
-"""The payment service: authorizes or declines each placed order, exactly once per order."""
+"""The payment service: authorizes or declines each order once, and refunds it once if cancelled."""

@@ -1,56 +1,128 @@
-"""Wiring of the payment worker: ``orders.v1`` -> ``domain.settle`` -> ``payments.v1``."""
+"""Wiring of the payment worker: orders and outcomes -> ``domain`` -> ``payments.v1``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 
 import faust
-from faust.types import AgentT
+from faust.types import AgentT, TableT
 
-from contracts import OrderPlaced, topics
-from payment.domain import dump_record, load_record, settle
+from contracts import OrderCancelled, OrderCompleted, OrderPlaced, topics
+from contracts.topics import TopicSpec
+from payment import domain
+from payment.expiry import ExpiryIndex, default_partition
 from payment.settings import PaymentSettings
 from streaming import EventGuard, Outcome, Publish, bind, publisher
 
 AGENT = "authorize_payments"
 LEDGER = "ledger"
+#: Everything the agent reads; both keyed by order id and co-partitioned.
+INPUTS: tuple[TopicSpec, ...] = (topics.ORDERS, topics.OUTCOMES)
+
+Clock = Callable[[], datetime]
 
 
 def install(
-    app: faust.App, settings: PaymentSettings, *, publish: Publish | None = None
+    app: faust.App,
+    settings: PaymentSettings,
+    *,
+    publish: Publish | None = None,
+    clock: Clock | None = None,
 ) -> AgentT[bytes]:
     """Add the ledger table and the ``authorize_payments`` agent to ``app``.
 
+    The agent reads ``orders.v1`` (``OrderPlaced``: ``domain.settle``) and
+    ``orders.outcome.v1`` (``OrderCancelled``/``OrderCompleted``: ``domain.compensate``).
     The ledger maps an order id (UTF-8 bytes) to its ``PaymentRecord`` bytes. It has
-    as many partitions as ``orders.v1`` and Faust writes each entry to the changelog
-    partition of the event being processed, so it is co-partitioned with its input:
-    the worker that owns an order's partition also owns its record, and restores it
-    from the changelog after a restart or rebalance. ``publish`` replaces the real
-    ``payments.v1`` producer in tests.
+    as many partitions as its inputs and Faust writes each entry to the changelog
+    partition of the event being processed, so it is co-partitioned with them: the
+    worker that owns an order's partition also owns its record, and restores it from
+    the changelog after a restart or rebalance.
+
+    Forgetting: after each event, the entries of the same partition whose retention
+    has passed (``domain.forget_at``) are deleted, found through an ``ExpiryIndex``.
+
+    ``publish`` replaces the real ``payments.v1`` producer and ``clock`` the wall clock,
+    in tests.
     """
-    orders = bind(app, topics.ORDERS)
-    emit = publisher(bind(app, topics.PAYMENTS)) if publish is None else publish
-    rules = settings.rules
-    ledger = app.Table(
-        LEDGER,
-        partitions=app.conf.topic_partitions,
+    source = app.topic(
+        *(spec.name for spec in INPUTS),
         key_type=bytes,
         value_type=bytes,
-        help="order id -> PaymentRecord (JSON): what payment decided for each order",
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=app.conf.topic_partitions,
+        internal=False,
+    )
+    emit = publisher(bind(app, topics.PAYMENTS)) if publish is None else publish
+    now = clock or (lambda: datetime.now(UTC))
+    rules, retention = settings.rules, settings.retention
+    partitions = app.conf.topic_partitions
+    expiry = ExpiryIndex()
+    ledger = app.Table(
+        LEDGER,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="order id -> PaymentRecord (MessagePack): what payment did for each order",
     )
 
-    async def on_order_placed(order: OrderPlaced) -> None:
-        key = order.order_id.encode()
+    async def handle(event: OrderPlaced | domain.Outcome) -> None:
+        partition, at = _current_partition(), now()
+        key = event.order_id.encode()
         stored = ledger.get(key)
-        record, event = settle(None if stored is None else load_record(stored), order, rules)
-        if stored is None:
-            ledger[key] = dump_record(record)
-        await emit(event)
+        record = None if stored is None else domain.load_record(stored)
+        if isinstance(event, OrderPlaced):
+            step = domain.settle(record, event, rules, at=at, retention=retention)
+        else:
+            step = domain.compensate(record, event, at=at, retention=retention)
+        if step.record is not None and step.record is not record:
+            ledger[key] = domain.dump_record(step.record)
+            expiry.note(partition, key, domain.forget_at(step.record, retention).timestamp())
+        for out in step.emit:
+            await emit(out)
+        forget_expired(partition, at)
 
-    guard = EventGuard(AGENT, {OrderPlaced: on_order_placed})
+    def forget_expired(partition: int, at: datetime) -> None:
+        if not expiry.built:
+            expiry.rebuild(_expiries(ledger, partitions, retention))
+        for key in expiry.due(partition, at.timestamp()):
+            stored = ledger.get(key)
+            if stored is None:
+                continue
+            expires = domain.forget_at(domain.load_record(stored), retention)
+            if expires <= at:
+                del ledger[key]
+            else:
+                expiry.note(partition, key, expires.timestamp())
+
+    guard = EventGuard(AGENT, {OrderPlaced: handle, OrderCancelled: handle, OrderCompleted: handle})
 
     async def authorize_payments(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
         async for outcome in guard.process(stream):
             yield outcome
 
-    return app.agent(orders, name=AGENT)(authorize_payments)
+    async def forget_index(*_: object, **__: object) -> None:
+        expiry.clear()
+
+    # The table is restored from its changelog on every assignment: rebuild the index.
+    app.on_partitions_revoked.connect(forget_index)
+    app.on_partitions_assigned.connect(forget_index)
+    return app.agent(source, name=AGENT)(authorize_payments)
+
+
+def _current_partition() -> int:
+    """The partition of the message being processed: where a table write goes."""
+    event = faust.current_event()
+    if event is None:
+        raise RuntimeError("the ledger can only be written while processing an event")
+    return event.message.partition
+
+
+def _expiries(
+    ledger: TableT[bytes, bytes], partitions: int, retention: domain.Retention
+) -> Iterator[tuple[int, bytes, float]]:
+    for key, data in list(ledger.items()):
+        expires = domain.forget_at(domain.load_record(data), retention)
+        yield default_partition(key, partitions), key, expires.timestamp()

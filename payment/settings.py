@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from config.env import PlatformSettings
-from payment.domain import DEMO_BLOCKED_USER, PaymentRules
+from payment.domain import DEFAULT_RETENTION, DEMO_BLOCKED_USER, PaymentRules, Retention
 
 
 def _raw(name: str, default: str) -> str:
@@ -29,6 +31,19 @@ def _float(name: str, default: str) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
+def _seconds(name: str, default: timedelta) -> timedelta:
+    raw = _raw(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={raw!r} is not a number of seconds")
+    return timedelta(seconds=value)
 
 
 def _names(name: str, default: str) -> frozenset[str]:
@@ -71,8 +86,25 @@ class PaymentSettings:
     """``PAYMENT_DECLINE_SEED``: seed of the random declines; the same seed and order id
     always give the same answer."""
 
+    retention_settled: timedelta = field(
+        default_factory=lambda: _seconds("PAYMENT_RETENTION_SECONDS", DEFAULT_RETENTION.settled)
+    )
+    """``PAYMENT_RETENTION_SECONDS``: how long the ledger keeps a settled order (one with an
+    outcome, a tombstone, a decline) after its last change (600). Events older than this
+    that find no record are ignored as stale. Keep it well above the saga's deadline."""
+
+    retention_pending: timedelta = field(
+        default_factory=lambda: _seconds(
+            "PAYMENT_PENDING_RETENTION_SECONDS", DEFAULT_RETENTION.pending
+        )
+    )
+    """``PAYMENT_PENDING_RETENTION_SECONDS``: how long an authorization awaiting its outcome
+    is kept (604800, seven days: as long as the topics keep events), so that a late
+    cancellation is still refunded."""
+
     def __post_init__(self) -> None:
         self.rules  # noqa: B018 -- validate the rule parameters at startup
+        self.retention  # noqa: B018 -- and the retention
 
     @property
     def rules(self) -> PaymentRules:
@@ -83,6 +115,11 @@ class PaymentSettings:
             decline_rate=self.decline_rate,
             decline_seed=self.decline_seed,
         )
+
+    @property
+    def retention(self) -> Retention:
+        """How long the ledger remembers orders."""
+        return Retention(settled=self.retention_settled, pending=self.retention_pending)
 
 
 def load() -> PaymentSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import faust
@@ -11,18 +12,33 @@ import pytest
 from config.env import PlatformSettings
 from contracts import (
     Event,
+    OrderCancelled,
+    OrderCompleted,
     OrderLine,
     OrderPlaced,
     PageViewed,
     PaymentAuthorized,
     PaymentDeclined,
+    PaymentRefunded,
     encode,
 )
 from payment.agent import AGENT, LEDGER
 from payment.app import create_app
-from payment.domain import load_record
+from payment.domain import decision_of, load_record
 from payment.settings import PaymentSettings
 from streaming import Outcome
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class Clock:
+    """A settable wall clock for the agent."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 class Sent(list[Event]):
@@ -32,8 +48,11 @@ class Sent(list[Event]):
         self.append(event)
 
 
-def placed(order_id: str = "order-1", amount: str = "10.00", user: str = "user-1") -> OrderPlaced:
+def placed(
+    order_id: str = "order-1", amount: str = "10.00", user: str = "user-1", at: datetime = T0
+) -> OrderPlaced:
     return OrderPlaced(
+        occurred_at=at,
         order_id=order_id,
         correlation_id=order_id,
         user_id=user,
@@ -48,10 +67,40 @@ def sent() -> Sent:
     return Sent()
 
 
+def cancelled(order_id: str = "order-1") -> OrderCancelled:
+    return OrderCancelled(
+        occurred_at=T0,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        reason="timeout",
+    )
+
+
+def completed(order_id: str = "order-1") -> OrderCompleted:
+    return OrderCompleted(
+        occurred_at=T0,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        amount=Decimal("10.00"),
+        currency="EUR",
+    )
+
+
 @pytest.fixture
-def app(sent: Sent) -> faust.App:
-    settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
-    return create_app(settings, publish=sent)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(sent: Sent, clock: Clock) -> faust.App:
+    settings = PaymentSettings(
+        platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
+        retention_settled=timedelta(minutes=10),
+        retention_pending=timedelta(days=1),
+    )
+    return create_app(settings, publish=sent, clock=clock)
 
 
 @pytest.fixture
@@ -78,7 +127,49 @@ async def test_an_order_is_decided_published_and_recorded(
     assert isinstance(decision, PaymentAuthorized)
     assert decision.causation_id == str(order.event_id)
     record = load_record(app.tables[LEDGER][b"order-1"])
-    assert record.decision == decision
+    assert record.charge is not None
+    assert decision_of(record.charge, "order-1") == decision
+
+
+async def test_a_cancellation_refunds_once_even_when_redelivered(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+) -> None:
+    await put(agent, encode(placed()), key=b"order-1")
+    cancel = encode(cancelled())
+    assert await put(agent, cancel, key=b"order-1") is Outcome.HANDLED
+    assert await put(agent, cancel, key=b"order-1") is Outcome.HANDLED
+    authorized, refund, again = sent
+    assert isinstance(authorized, PaymentAuthorized)
+    assert isinstance(refund, PaymentRefunded)
+    assert (refund.amount, refund.reason) == (Decimal("10.00"), "timeout")
+    assert encode(again) == encode(refund)
+    assert load_record(app.tables[LEDGER][b"order-1"]).status == "refunded"
+
+
+async def test_a_cancellation_before_the_order_authorizes_and_refunds_it_late(
+    agent: faust.types.AgentTestWrapperT, sent: Sent
+) -> None:
+    await put(agent, encode(cancelled()), key=b"order-1")
+    assert sent == []
+    await put(agent, encode(placed()), key=b"order-1")
+    assert [type(e) for e in sent] == [PaymentAuthorized, PaymentRefunded]
+
+
+async def test_settled_orders_are_forgotten_after_the_retention(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, clock: Clock, sent: Sent
+) -> None:
+    ledger = app.tables[LEDGER]
+    await put(agent, encode(placed("order-1")), key=b"order-1")
+    await put(agent, encode(completed("order-1")), key=b"order-1")
+    await put(agent, encode(placed("order-2")), key=b"order-2")  # awaits its outcome
+    clock.now = T0 + timedelta(minutes=10, seconds=1)
+    await put(agent, encode(placed("order-3", at=clock.now)), key=b"order-3")
+    assert sorted(ledger) == [b"order-2", b"order-3"]
+    # a redelivery after the retention is stale: nothing is charged again
+    sent.clear()
+    assert await put(agent, encode(placed("order-1")), key=b"order-1") is Outcome.HANDLED
+    assert sent == []
+    assert b"order-1" not in ledger
 
 
 async def test_a_redelivery_publishes_the_identical_decision_and_decides_nothing_new(
@@ -118,7 +209,7 @@ async def test_a_failing_handler_does_not_stop_the_agent(app: faust.App, sent: S
         await sent(event)
 
     settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
-    flaky_app = create_app(settings, publish=flaky)
+    flaky_app = create_app(settings, publish=flaky, clock=lambda: T0)
     async with flaky_app.agents[AGENT].test_context() as agent:
         assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
         assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts import (
+    OrderCancelled,
+    OrderCompleted,
     OrderLine,
     OrderPlaced,
     PaymentAuthorized,
@@ -20,15 +25,25 @@ from contracts import (
 )
 from payment.domain import (
     BLOCKED,
+    DEFAULT_RETENTION,
     DEMO_BLOCKED_USER,
     OVER_LIMIT,
     RANDOM,
+    Charge,
+    PaymentEvent,
     PaymentRecord,
     PaymentRules,
+    Retention,
+    Step,
     authorize,
+    compensate,
+    decision_of,
     draw,
     dump_record,
+    forget_at,
     load_record,
+    net_charge,
+    refund_of,
     settle,
 )
 
@@ -229,63 +244,344 @@ def test_a_rate_outside_the_unit_interval_is_refused(rate: float) -> None:
         PaymentRules(decline_rate=rate)
 
 
-# -- the ledger record -------------------------------------------------------------
+# -- the ledger record: deciding once -------------------------------------------------
+
+
+def cancelled(
+    reason: str = "out_of_stock", *, order_id: str = "order-1", occurred_at: datetime = AT
+) -> OrderCancelled:
+    return OrderCancelled(
+        order_id=order_id,
+        correlation_id=order_id,
+        occurred_at=occurred_at,
+        user_id="user-1",
+        reason=reason,  # type: ignore[arg-type]
+        detail="p-1: 0 of 1 in stock",
+    )
+
+
+def completed(*, order_id: str = "order-1", occurred_at: datetime = AT) -> OrderCompleted:
+    return OrderCompleted(
+        order_id=order_id,
+        correlation_id=order_id,
+        occurred_at=occurred_at,
+        user_id="user-1",
+        amount=Decimal("100.00"),
+        currency="EUR",
+    )
+
+
+def placed_at(when: datetime = AT, amount: str = "100.00", user: str = "user-1") -> OrderPlaced:
+    return OrderPlaced(
+        order_id="order-1",
+        correlation_id="order-1",
+        occurred_at=when,
+        user_id=user,
+        currency="EUR",
+        amount=Decimal(amount),
+        items=(OrderLine(product_id="p-1", quantity=1, unit_price=Decimal(amount)),),
+    )
 
 
 def test_the_first_order_event_is_decided_and_recorded() -> None:
-    placed = order()
-    record, event = settle(None, placed, PaymentRules(), at=AT)
-    assert event == authorize(placed, PaymentRules(), at=AT)
-    assert record == PaymentRecord(decision=event)
+    placed = placed_at()
+    record, emitted = settle(None, placed, PaymentRules(), at=AT)
+    assert emitted == (authorize(placed, PaymentRules(), at=AT),)
+    assert record is not None
     assert record.status == "authorized"
+    assert record.outcome is None
+    assert record.changed_at == AT
+    assert record.net_charge == Decimal("100.00")
 
 
 def test_a_redelivery_returns_the_recorded_decision_unchanged() -> None:
-    placed = order()
+    placed = placed_at()
     record, first = settle(None, placed, PaymentRules(), at=AT)
-    later = datetime(2027, 1, 1, tzinfo=UTC)
+    later = AT + timedelta(minutes=5)
     # even though the rules would now decline it
     strict = PaymentRules(blocked_users=frozenset({"user-1"}))
     again, second = settle(record, placed, strict, at=later)
     assert again is record
     assert second == first
-    assert encode(second) == encode(first)
+    assert [encode(e) for e in second] == [encode(e) for e in first]
 
 
 def test_another_order_event_for_a_recorded_order_changes_nothing() -> None:
-    record, first = settle(None, order(), PaymentRules(), at=AT)
-    republished = order("4.00")
-    assert republished.event_id != first.causation_id
-    assert settle(record, republished, PaymentRules()) == (record, first)
+    record, first = settle(None, placed_at(), PaymentRules(), at=AT)
+    republished = placed_at(amount="4.00")
+    assert str(republished.event_id) != first[0].causation_id
+    assert settle(record, republished, PaymentRules(), at=AT) == (record, first)
 
 
 def test_a_declined_order_stays_declined() -> None:
-    record, first = settle(None, order(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    record, first = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    assert record is not None
     assert record.status == "declined"
-    assert settle(record, order(user=DEMO_BLOCKED_USER), NO_BLOCKS)[1] == first
+    assert record.net_charge == 0
+    assert settle(record, placed_at(user=DEMO_BLOCKED_USER), NO_BLOCKS, at=AT)[1] == first
 
 
-def test_a_record_can_hold_a_refund() -> None:
-    _, decision = settle(None, order(), PaymentRules(), at=AT)
-    refund = PaymentRefunded(
-        event_id=uuid.uuid4(),
-        occurred_at=AT,
-        order_id="order-1",
-        correlation_id="order-1",
-        user_id="user-1",
-        amount=decision.amount,
-        currency=decision.currency,
-        reason="order_cancelled",
+def test_the_recorded_decision_rebuilds_the_event_byte_for_byte() -> None:
+    for user in ("user-1", DEMO_BLOCKED_USER):
+        placed = placed_at(user=user)
+        record, _ = settle(None, placed, PaymentRules(), at=AT)
+        assert record is not None and record.charge is not None
+        rebuilt = decision_of(load_record(dump_record(record)).charge, "order-1")  # type: ignore[arg-type]
+        assert encode(rebuilt) == encode(authorize(placed, PaymentRules(), at=AT))
+
+
+def test_times_are_kept_in_utc_so_the_wire_form_never_changes() -> None:
+    paris = AT.astimezone(ZoneInfo("Europe/Paris"))
+    record, (decision,) = settle(None, placed_at(), PaymentRules(), at=paris)
+    assert record is not None
+    assert decision.occurred_at == AT
+    assert decision.occurred_at.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError, match="timezone"):
+        settle(None, placed_at(), PaymentRules(), at=datetime(2026, 1, 1))
+
+
+# -- compensation ------------------------------------------------------------------
+
+
+def test_a_cancellation_after_an_authorization_refunds_it() -> None:
+    placed, cancel = placed_at(), cancelled("out_of_stock")
+    record, (authorized,) = settle(None, placed, PaymentRules(), at=AT)
+    later = AT + timedelta(seconds=3)
+    record, emitted = compensate(record, cancel, at=later)
+    assert emitted == (
+        PaymentRefunded(
+            event_id=derived_id(cancel, "payment.refunded.v1"),
+            occurred_at=later,
+            order_id="order-1",
+            correlation_id="order-1",
+            causation_id=str(cancel.event_id),
+            user_id="user-1",
+            amount=Decimal("100.00"),
+            currency="EUR",
+            reason="out_of_stock",
+        ),
     )
-    refunded = PaymentRecord(decision=decision, refund=refund)
-    assert refunded.status == "refunded"
-    assert load_record(dump_record(refunded)) == refunded
+    assert record is not None
+    assert (record.status, record.outcome, record.net_charge) == ("refunded", "cancelled", 0)
+    assert net_charge([authorized, *emitted]) == 0
+
+
+def test_a_redelivered_cancellation_re_emits_the_identical_refund() -> None:
+    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    cancel = cancelled()
+    record, first = compensate(record, cancel, at=AT)
+    again, second = compensate(record, cancel, at=AT + timedelta(minutes=1))
+    assert again is record
+    assert [encode(e) for e in second] == [encode(e) for e in first]
+    # another cancellation of the same order: still the one refund
+    assert compensate(record, cancelled("timeout"), at=AT).emit == first
+
+
+def test_a_cancelled_decline_needs_nothing() -> None:
+    record, _ = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    record, emitted = compensate(record, cancelled("payment_declined"), at=AT)
+    assert emitted == ()
+    assert record is not None
+    assert (record.status, record.outcome) == ("declined", "cancelled")
+    assert refund_of(record, "order-1") is None
+
+
+def test_a_cancellation_before_the_order_leaves_a_tombstone_then_authorizes_and_refunds() -> None:
+    placed, cancel = placed_at(), cancelled("timeout")
+    tombstone, emitted = compensate(None, cancel, at=AT)
+    assert emitted == ()
+    assert tombstone is not None
+    assert (tombstone.status, tombstone.outcome) == ("awaiting_order", "cancelled")
+    later = AT + timedelta(seconds=40)
+    record, emitted = settle(tombstone, placed, PaymentRules(), at=later)
+    authorized, refund = emitted
+    assert authorized == authorize(placed, PaymentRules(), at=later)
+    assert isinstance(refund, PaymentRefunded)
+    assert refund.event_id == derived_id(cancel, "payment.refunded.v1")
+    assert (refund.amount, refund.reason, refund.occurred_at) == (
+        Decimal("100.00"),
+        "timeout",
+        later,
+    )
+    assert record is not None and record.status == "refunded"
+    assert net_charge(emitted) == 0
+    # the late OrderPlaced redelivered: the same two events again
+    assert settle(record, placed, PaymentRules(), at=later + timedelta(seconds=1)).emit == emitted
+
+
+def test_a_late_order_that_is_declined_is_just_declined() -> None:
+    tombstone, _ = compensate(None, cancelled("timeout"), at=AT)
+    record, emitted = settle(tombstone, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    assert [type(e) for e in emitted] == [PaymentDeclined]
+    assert record is not None and record.status == "declined"
+
+
+def test_a_completed_order_is_marked_settled_and_keeps_its_charge() -> None:
+    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, emitted = compensate(record, completed(), at=AT)
+    assert emitted == ()
+    assert record is not None
+    assert (record.status, record.outcome, record.net_charge) == ("authorized", "completed", 100)
+    assert compensate(record, completed(), at=AT) == (record, ())
+
+
+def test_the_first_outcome_is_final() -> None:
+    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    done, _ = compensate(record, completed(), at=AT)
+    assert compensate(done, cancelled(), at=AT) == (done, ())
+    undone, refund = compensate(record, cancelled(), at=AT)
+    assert compensate(undone, completed(), at=AT) == (undone, ())
+    assert len(refund) == 1
+
+
+# -- every order of arrival, every duplicate ------------------------------------------
+
+
+Delivery = OrderPlaced | OrderCancelled | OrderCompleted
+
+
+def handle(record: PaymentRecord | None, event: Delivery, rules: PaymentRules) -> Step:
+    if isinstance(event, OrderPlaced):
+        return settle(record, event, rules, at=AT)
+    return compensate(record, event, at=AT)
+
+
+def run(
+    deliveries: Sequence[Delivery], rules: PaymentRules
+) -> tuple[PaymentRecord, list[PaymentEvent]]:
+    record: PaymentRecord | None = None
+    emitted: list[PaymentEvent] = []
+    for event in deliveries:
+        record, out = handle(record, event, rules)
+        emitted.extend(out)
+    assert record is not None
+    return record, emitted
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Delivery], PaymentRules, str]:
+    """One order's events, duplicated and shuffled, and the outcome they lead to."""
+    user = draw(st.sampled_from(["user-1", DEMO_BLOCKED_USER]))
+    amount = draw(st.sampled_from(["0.00", "19.99", "5000.00", "5000.01"]))
+    placed = placed_at(amount=amount, user=user)
+    outcome = draw(st.sampled_from(["completed", "cancelled", "none"]))
+    events: list[Delivery] = [placed]
+    if outcome == "completed":
+        events.append(completed())
+    elif outcome == "cancelled":
+        events.append(
+            cancelled(draw(st.sampled_from(["out_of_stock", "timeout", "payment_declined"])))
+        )
+    copies = [e for e in events for _ in range(draw(st.integers(1, 3)))]
+    return draw(st.permutations(copies)), PaymentRules(), outcome
+
+
+@settings(max_examples=300, deadline=None)
+@given(history=histories())
+def test_arrival_order_and_duplicates_change_nothing(
+    history: tuple[list[Delivery], PaymentRules, str],
+) -> None:
+    deliveries, rules, outcome = history
+    canonical = sorted(set(deliveries), key=lambda e: not isinstance(e, OrderPlaced))
+    expected_record, expected_events = run(canonical, rules)
+    record, emitted = run(deliveries, rules)
+
+    assert record == expected_record
+    assert dump_record(record) == dump_record(expected_record)
+    # the same events (by id, and byte for byte), whatever was emitted more than once
+    assert {e.event_id: encode(e) for e in emitted} == {
+        e.event_id: encode(e) for e in expected_events
+    }
+    assert len({e.event_id for e in emitted if isinstance(e, PaymentRefunded)}) <= 1
+    placed = next(e for e in deliveries if isinstance(e, OrderPlaced))
+    authorized = decline_free(placed, rules)
+    expected = placed.amount if authorized and outcome != "cancelled" else Decimal(0)
+    assert net_charge(emitted) == record.net_charge == expected
+
+
+def decline_free(placed: OrderPlaced, rules: PaymentRules) -> bool:
+    return isinstance(authorize(placed, rules), PaymentAuthorized)
+
+
+# -- retention ---------------------------------------------------------------------
+
+
+def test_settled_records_are_forgotten_after_the_retention() -> None:
+    retention = Retention(settled=timedelta(minutes=10), pending=timedelta(days=1))
+    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    assert record is not None
+    # money in flight: kept until the outcome, up to the pending retention
+    assert forget_at(record, retention) == AT + timedelta(days=1)
+    done, _ = compensate(record, completed(), at=AT + timedelta(seconds=5))
+    assert done is not None
+    assert forget_at(done, retention) == AT + timedelta(minutes=10, seconds=5)
+    tombstone, _ = compensate(None, cancelled(), at=AT)
+    assert tombstone is not None
+    assert forget_at(tombstone, retention) == AT + timedelta(minutes=10)
+    declined, _ = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    assert declined is not None
+    assert forget_at(declined, retention) == AT + timedelta(minutes=10)
+
+
+def test_an_order_older_than_the_retention_without_a_record_is_stale() -> None:
+    old = AT - DEFAULT_RETENTION.settled - timedelta(microseconds=1)
+    assert settle(None, placed_at(old), PaymentRules(), at=AT) == (None, ())
+    assert compensate(None, cancelled(occurred_at=old), at=AT) == (None, ())
+    assert compensate(None, completed(occurred_at=old), at=AT) == (None, ())
+    # exactly at the edge it is still handled
+    edge = AT - DEFAULT_RETENTION.settled
+    assert settle(None, placed_at(edge), PaymentRules(), at=AT).record is not None
+
+
+def test_a_stale_order_with_a_record_is_answered_from_the_record() -> None:
+    record, first = settle(None, placed_at(AT), PaymentRules(), at=AT)
+    much_later = AT + timedelta(days=2)
+    assert settle(record, placed_at(AT), PaymentRules(), at=much_later) == (record, first)
+
+
+def test_the_retention_must_make_sense() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        Retention(settled=timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="at least"):
+        Retention(settled=timedelta(hours=2), pending=timedelta(hours=1))
+
+
+# -- the stored bytes ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("user", ["user-1", DEMO_BLOCKED_USER])
 def test_records_round_trip_through_their_bytes(user: str) -> None:
-    record, _ = settle(None, order("5000.00", user=user), PaymentRules(), at=AT)
+    record, _ = settle(None, placed_at(amount="5000.00", user=user), PaymentRules(), at=AT)
+    record, _ = compensate(record, cancelled(), at=AT)
+    assert record is not None
     data = dump_record(record)
     assert isinstance(data, bytes)
     assert load_record(data) == record
     assert dump_record(load_record(data)) == data
+
+
+def test_a_record_is_small() -> None:
+    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = compensate(record, cancelled(), at=AT)
+    assert record is not None
+    # the first format kept every event whole in JSON: ~330 bytes per event
+    assert len(dump_record(record)) < 120
+
+
+def test_a_record_of_the_first_format_still_loads() -> None:
+    placed = placed_at()
+    decision = authorize(placed, PaymentRules(), at=AT)
+    legacy = b'{"decision":' + encode(decision) + b',"refund":null}'
+    record = load_record(legacy)
+    assert record == PaymentRecord(
+        changed_at=AT,
+        charge=Charge(
+            placed_id=placed.event_id,
+            correlation_id="order-1",
+            decided_at=AT,
+            user_id="user-1",
+            amount=Decimal("100.00"),
+            currency="EUR",
+        ),
+    )
+    assert settle(record, placed, PaymentRules(), at=AT).emit == (decision,)

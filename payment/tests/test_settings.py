@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from payment.domain import PaymentRules
+from payment.domain import DEFAULT_RETENTION, PaymentRules, Retention
 from payment.settings import load
 
 
@@ -17,6 +18,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         "PAYMENT_BLOCKED_USERS",
         "PAYMENT_DECLINE_RATE",
         "PAYMENT_DECLINE_SEED",
+        "PAYMENT_RETENTION_SECONDS",
+        "PAYMENT_PENDING_RETENTION_SECONDS",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = load()
@@ -25,6 +28,16 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.rules.credit_limit == Decimal("5000.00")
     assert settings.rules.blocked_users == frozenset({"user-blocked"})
     assert settings.rules.decline_rate == 0.0
+    assert settings.retention == DEFAULT_RETENTION
+    assert settings.retention.settled == timedelta(minutes=10)
+
+
+def test_the_retention_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYMENT_RETENTION_SECONDS", "30")
+    monkeypatch.setenv("PAYMENT_PENDING_RETENTION_SECONDS", "3600.5")
+    assert load().retention == Retention(
+        settled=timedelta(seconds=30), pending=timedelta(seconds=3600.5)
+    )
 
 
 def test_every_rule_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +68,10 @@ def test_an_empty_block_list_blocks_nobody(monkeypatch: pytest.MonkeyPatch) -> N
         ("PAYMENT_CREDIT_LIMIT", "-1", "credit_limit"),
         ("PAYMENT_DECLINE_RATE", "half", "PAYMENT_DECLINE_RATE"),
         ("PAYMENT_DECLINE_RATE", "2", "decline_rate"),
+        ("PAYMENT_RETENTION_SECONDS", "soon", "PAYMENT_RETENTION_SECONDS"),
+        ("PAYMENT_RETENTION_SECONDS", "nan", "PAYMENT_RETENTION_SECONDS"),
+        ("PAYMENT_RETENTION_SECONDS", "-1", "negative"),
+        ("PAYMENT_PENDING_RETENTION_SECONDS", "60", "at least"),
     ],
 )
 def test_bad_values_fail_at_startup(
