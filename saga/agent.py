@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
@@ -62,9 +63,14 @@ def install(
     of the event being processed, which for an order's events is the order's partition,
     and for a tick of partition p (only ever touching orders of p) is p.
 
-    An outcome is sent only after the table write that records it is flushed to Kafka:
-    once an outcome is out, a crash cannot make the saga decide that order again (it
-    could otherwise re-decide differently, e.g. a timeout racing a redelivered answer).
+    Decisions from answers need no flush: they depend only on which answers arrived
+    (``domain``), so if a crash loses the table write after the outcome went out, the
+    redelivered answers decide the same outcome again, with the same event id. Only a
+    deadline decision can differ from what the answers would decide, so a *timeout*
+    is sent only after the table write that records it is flushed to Kafka; and after
+    every partition assignment ticks wait ``RECOVERY_GRACE_S`` so that redelivered
+    answers are judged before any deadline is. (A flush per decision capped one worker
+    at ~200-250 orders/s; without it, 300-470 measured on the same backlog.)
     If the crash loses the send instead, the redelivered deciding event re-sends it
     (``domain.react``/``domain.tick``).
 
@@ -99,7 +105,11 @@ def install(
 
     durable = flush or flush_producer
 
-    async def apply(steps: list[tuple[bytes, bytes | None, Step]], partition: int) -> None:
+    recovery = {"until": 0.0}
+
+    async def apply(
+        steps: list[tuple[bytes, bytes | None, Step]], partition: int, *, flush_first: bool
+    ) -> None:
         """Write each step's state (when it changed), then send the outcomes."""
         for key, stored, step in steps:
             if step.state is None:
@@ -112,7 +122,8 @@ def install(
             agenda.note(key, step.state, partition)
         outcomes = [outcome for _, _, step in steps for outcome in step.emit]
         if outcomes:
-            await durable()
+            if flush_first:
+                await durable()
             for outcome in outcomes:
                 await emit(outcome)
 
@@ -122,9 +133,11 @@ def install(
         stored = table.get(key)
         state = None if stored is None else domain.load_state(stored)
         step = domain.react(state, event, partition=partition, now=now(), timing=timing)
-        await apply([(key, stored, step)], partition)
+        await apply([(key, stored, step)], partition, flush_first=False)
 
     async def on_tick(tick: DeadlineTick) -> None:
+        if time.monotonic() < recovery["until"]:
+            return  # just (re)assigned: let redelivered answers in before judging deadlines
         partition = _current_partition()
         if tick.partition != partition:
             # Its writes would land in another partition's changelog: never act on it.
@@ -145,7 +158,7 @@ def install(
             else:
                 step = domain.tick(domain.load_state(stored), tick, timing=timing)
                 steps.append((key, stored, step))
-        await apply(steps, partition)
+        await apply(steps, partition, flush_first=True)
 
     guard = EventGuard(
         AGENT,
@@ -165,6 +178,7 @@ def install(
 
     async def forget_index(*_: object, **__: object) -> None:
         agenda.clear()
+        recovery["until"] = time.monotonic() + RECOVERY_GRACE_S
 
     # The table is restored from its changelog on every assignment: rebuild the index.
     app.on_partitions_revoked.connect(forget_index)
@@ -176,6 +190,10 @@ def install(
 
     app.timer(settings.tick_interval, on_leader=True, name=TICKER)(publish_ticks)
     return app.agent(source, name=AGENT)(decide_orders)
+
+
+#: Seconds after a partition assignment during which ticks are ignored (see ``install``).
+RECOVERY_GRACE_S = 3.0
 
 
 def tick_events(partitions: int, at: datetime | None = None) -> list[DeadlineTick]:

@@ -108,13 +108,14 @@ def stored(app: faust.App, order_id: str) -> Pending | Decided | None:
     return None if data is None else load_state(data)
 
 
-async def test_an_order_is_completed_recorded_and_sent_after_the_flush(
+async def test_an_order_is_completed_recorded_and_sent_without_a_flush(
     agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
 ) -> None:
     order = placed("order-1")
     for event in (order, authorized(order), reserved(order)):
         assert await put(agent, event, partition=4) is Outcome.HANDLED
-    assert sent[0] == FLUSH  # the marker is durable before the outcome leaves
+    # Redelivered answers re-decide the same outcome: no flush per decision.
+    assert FLUSH not in sent
     [outcome] = sent.outcomes()
     assert isinstance(outcome, OrderCompleted)
     state = stored(app, "order-1")
@@ -164,9 +165,34 @@ async def test_markers_are_deleted_after_the_retention(
     assert len(sent.outcomes()) == 1
 
 
-async def test_the_due_index_is_rebuilt_from_the_table_after_a_rebalance(
+async def test_a_timeout_is_sent_only_after_the_flush(
     agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
 ) -> None:
+    await put(agent, placed("order-1"), partition=3)
+    await put(agent, tick(3, timedelta(minutes=1)), partition=3)
+
+    assert sent[0] == FLUSH  # the marker is durable before the timeout leaves
+    [outcome] = sent.outcomes()
+    assert outcome.reason == "timeout"  # type: ignore[union-attr]
+
+
+async def test_ticks_wait_a_grace_after_an_assignment(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+) -> None:
+    await put(agent, placed("order-1"), partition=3)
+    await app.on_partitions_assigned.send(set())
+    await put(agent, tick(3, timedelta(minutes=1)), partition=3)
+
+    assert sent.outcomes() == []  # redelivered answers come first
+
+
+async def test_the_due_index_is_rebuilt_from_the_table_after_a_rebalance(
+    agent: faust.types.AgentTestWrapperT,
+    app: faust.App,
+    sent: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("saga.agent.RECOVERY_GRACE_S", 0.0)
     await put(agent, placed("order-a"), partition=5)
     await put(agent, tick(5, timedelta(seconds=1)), partition=5)  # builds the index
     await app.on_partitions_assigned.send(set())  # drops it
