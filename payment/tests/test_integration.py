@@ -1,4 +1,4 @@
-"""The payment worker against a real Kafka broker: decide once, across redeliveries and a kill -9.
+"""The payment worker against a real Kafka broker: decide once, refund once, across redeliveries.
 
 Runs against the real broker of the ``stack_env`` fixture. Each run
 uses its own consumer group (so its own ledger changelog) and its own order ids.
@@ -25,16 +25,18 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from contracts import (
+    OrderCancelled,
     OrderLine,
     OrderPlaced,
     PaymentAuthorized,
     PaymentDeclined,
+    PaymentRefunded,
     decode,
     derived_id,
     encode,
 )
-from contracts.topics import ORDERS, PAYMENTS, TopicSpec
-from payment.domain import BLOCKED
+from contracts.topics import ORDERS, OUTCOMES, PAYMENTS, TopicSpec
+from payment.domain import BLOCKED, net_charge
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +165,11 @@ class Kafka:
 
     async def place(self, data: bytes, key: bytes) -> tuple[int, int]:
         """Send an ``OrderPlaced``; its (partition, offset) on ``orders.v1``."""
-        meta = await self.producer.send_and_wait(ORDERS.name, value=data, key=key)
+        return await self.send(ORDERS, data, key)
+
+    async def send(self, topic: TopicSpec, data: bytes, key: bytes) -> tuple[int, int]:
+        """Send one message to ``topic``; its (partition, offset)."""
+        meta = await self.producer.send_and_wait(topic.name, value=data, key=key)
         return meta.partition, meta.offset
 
     async def payments_for(self, order_id: str) -> list[ConsumerRecord[bytes, bytes]]:
@@ -184,7 +190,7 @@ class Kafka:
         return await self.payments_for(order_id)
 
     async def start_group_at_end(self, group: str) -> None:
-        """Commit the end of ``orders.v1`` for the new ``group``: its worker skips the backlog.
+        """Commit the end of the inputs for the new ``group``: its worker skips the backlog.
 
         (Rather than ``auto_offset_reset=latest``, which would race with the first order.)
         """
@@ -193,23 +199,22 @@ class Kafka:
         )
         await consumer.start()
         try:
-            tps = [TopicPartition(ORDERS.name, p) for p in range(PARTITIONS)]
+            tps = [TopicPartition(t.name, p) for t in (ORDERS, OUTCOMES) for p in range(PARTITIONS)]
             consumer.assign(tps)
             await consumer.commit(await consumer.end_offsets(tps))
         finally:
             await consumer.stop()
 
-    async def committed(self, group: str, partition: int) -> int:
-        offsets = await self.admin.list_consumer_group_offsets(
-            group, partitions=[TopicPartition(ORDERS.name, partition)]
-        )
-        meta = offsets.get(TopicPartition(ORDERS.name, partition))
+    async def committed(self, group: str, partition: int, topic: TopicSpec = ORDERS) -> int:
+        tp = TopicPartition(topic.name, partition)
+        offsets = await self.admin.list_consumer_group_offsets(group, partitions=[tp])
+        meta = offsets.get(tp)
         return -1 if meta is None else meta.offset
 
 
 @pytest.fixture
 async def kafka(bootstrap: str) -> AsyncIterator[Kafka]:
-    await ensure_topics(bootstrap, [ORDERS, PAYMENTS])
+    await ensure_topics(bootstrap, [ORDERS, OUTCOMES, PAYMENTS])
     async with Kafka(bootstrap) as k:
         yield k
 
@@ -289,3 +294,74 @@ async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
 
     [decision] = await eventually("PaymentDeclined", declined, worker)
     assert decision.reason == BLOCKED
+
+
+def cancellation(order: OrderPlaced, reason: str = "out_of_stock") -> OrderCancelled:
+    return OrderCancelled(
+        order_id=order.order_id,
+        correlation_id=order.correlation_id,
+        user_id=order.user_id,
+        reason=reason,  # type: ignore[arg-type]
+        detail="p-1: 0 of 2 in stock",
+    )
+
+
+async def test_cancelled_orders_are_refunded_once_even_late_or_redelivered(
+    worker: Worker, kafka: Kafka
+) -> None:
+    group = worker.env["PAYMENT_GROUP"]
+    await kafka.start_group_at_end(group)
+    worker.start()
+
+    async def processed(topic: TopicSpec, sent: tuple[int, int]) -> bool:
+        partition, offset = sent
+        return await kafka.committed(group, partition, topic) > offset
+
+    def of_type(records: list[ConsumerRecord[bytes, bytes]], cls: type) -> list[Any]:
+        return [e for e in (decode(r.value) for r in records) if isinstance(e, cls)]
+
+    # 1. a cancellation after the authorization: one refund of the amount, with the reason
+    order = order_placed(user="user-it", amount="30.00")
+    await kafka.place(encode(order), order.order_id.encode())
+    await eventually(
+        "PaymentAuthorized",
+        lambda: kafka.payments_for(order.order_id),
+        worker,
+    )
+    cancel = cancellation(order, "out_of_stock")
+    await kafka.send(OUTCOMES, encode(cancel), order.order_id.encode())
+
+    async def refunded() -> list[PaymentRefunded]:
+        return of_type(await kafka.payments_for(order.order_id), PaymentRefunded)
+
+    [refund] = await eventually("PaymentRefunded", refunded, worker)
+    assert (refund.amount, refund.reason) == (Decimal("30.00"), "out_of_stock")
+    assert refund.event_id == derived_id(cancel, PaymentRefunded.wire_type())
+
+    # 2. the cancellation redelivered: the same refund again at most, never a second one
+    sent = await kafka.send(OUTCOMES, encode(cancel), order.order_id.encode())
+    await eventually("the redelivery's commit", lambda: processed(OUTCOMES, sent), worker)
+    records = await kafka.all_payments_for(order.order_id)
+    assert {e.event_id for e in of_type(records, PaymentRefunded)} == {refund.event_id}
+    assert len({e.event_id for e in of_type(records, PaymentAuthorized)}) == 1
+    assert net_charge(decode(r.value) for r in records) == 0  # type: ignore[misc]
+
+    # 3. the cancellation overtakes the order (payment was behind, the saga timed it
+    #    out): the late order is authorized and refunded at once, net charge zero
+    late = order_placed(user="user-it", amount="12.00")
+    timeout = cancellation(late, "timeout")
+    sent = await kafka.send(OUTCOMES, encode(timeout), late.order_id.encode())
+    await eventually("the cancellation's commit", lambda: processed(OUTCOMES, sent), worker)
+    assert await kafka.payments_for(late.order_id) == []
+    await kafka.place(encode(late), late.order_id.encode())
+
+    async def both() -> list[Any]:
+        events = [decode(r.value) for r in await kafka.payments_for(late.order_id)]
+        return events if len(events) >= 2 else []
+
+    authorized, late_refund = await eventually("authorization and refund", both, worker)
+    assert isinstance(authorized, PaymentAuthorized)
+    assert isinstance(late_refund, PaymentRefunded)
+    assert (late_refund.amount, late_refund.reason) == (Decimal("12.00"), "timeout")
+    assert late_refund.causation_id == str(timeout.event_id)
+    assert net_charge([authorized, late_refund]) == 0
