@@ -68,8 +68,17 @@ def install(
         help="order id -> PaymentRecord (MessagePack): what payment did for each order",
     )
 
+    def begin() -> tuple[int, datetime]:
+        """The partition of the event being processed, and now.
+
+        On the first event after an assignment the table is restored: index it first.
+        """
+        if not expiry.built:
+            expiry.rebuild(_expiries(ledger, partitions, retention))
+        return _current_partition(), now()
+
     async def handle(event: OrderPlaced | domain.Outcome) -> None:
-        partition, at = _current_partition(), now()
+        partition, at = begin()
         key = event.order_id.encode()
         stored = ledger.get(key)
         record = None if stored is None else domain.load_record(stored)
@@ -85,8 +94,6 @@ def install(
         forget_expired(partition, at)
 
     def forget_expired(partition: int, at: datetime) -> None:
-        if not expiry.built:
-            expiry.rebuild(_expiries(ledger, partitions, retention))
         for key in expiry.due(partition, at.timestamp()):
             stored = ledger.get(key)
             if stored is None:
