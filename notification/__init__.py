@@ -1,1 +1,1 @@
-"""Notification: exactly one customer notice per order outcome (issue 3)."""
+"""Notification: exactly one customer notice per order outcome (console or e-mail)."""

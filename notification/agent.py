@@ -1,0 +1,172 @@
+"""Wiring of the notification worker: outcomes and payments -> ``domain`` -> sender, notices."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import faust
+from faust.types import AgentT, TableT
+
+from contracts import (
+    OrderCancelled,
+    OrderCompleted,
+    PaymentAuthorized,
+    PaymentDeclined,
+    PaymentRefunded,
+    topics,
+)
+from contracts.topics import TopicSpec
+from notification import domain
+from notification.expiry import ExpiryIndex, default_partition
+from notification.senders import Sender
+from notification.settings import NotificationSettings
+from streaming import EventGuard, Outcome, Publish, bind, publisher
+
+log = logging.getLogger(__name__)
+
+AGENT = "notify_customers"
+TABLE = "notices"
+#: Everything the agent reads; both keyed by order id and co-partitioned.
+INPUTS: tuple[TopicSpec, ...] = (topics.OUTCOMES, topics.PAYMENTS)
+
+Clock = Callable[[], datetime]
+
+
+def install(
+    app: faust.App,
+    settings: NotificationSettings,
+    *,
+    sender: Sender,
+    publish: Publish | None = None,
+    clock: Clock | None = None,
+) -> AgentT[bytes]:
+    """Add the ``notices`` table and the ``notify_customers`` agent to ``app``.
+
+    The table maps an order id (UTF-8 bytes) to its ``domain.NoticeRecord`` bytes:
+    the payment facts until the outcome, then a ``Notified`` marker. It is
+    co-partitioned with the inputs (Faust writes each entry to the changelog partition
+    of the event being processed).
+
+    An outcome is handled in this order: compose the notice (``domain.notify``), have
+    ``sender`` deliver it, publish its ``NotificationSent``, then record the marker. If
+    the sender fails, nothing is recorded. A crash after the delivery but before the
+    input's offset is committed may deliver the notice again (the redelivered outcome
+    finds no marker if its write was lost too); the ``NotificationSent`` then carries the
+    same id, so the timeline shows it once. Entries are forgotten ``settings.retention``
+    after their last change (``ExpiryIndex``, as in the payment worker).
+
+    ``publish`` replaces the ``notifications.v1`` producer and ``clock`` the wall clock,
+    in tests.
+    """
+    source = app.topic(
+        *(spec.name for spec in INPUTS),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=app.conf.topic_partitions,
+        internal=False,
+    )
+    emit = publisher(bind(app, topics.NOTIFICATIONS)) if publish is None else publish
+    now = clock or (lambda: datetime.now(UTC))
+    retention = settings.retention
+    partitions = app.conf.topic_partitions
+    expiry = ExpiryIndex()
+    table = app.Table(
+        TABLE,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="order id -> NoticeRecord (MessagePack): payment facts, then the notified marker",
+    )
+
+    def begin() -> tuple[int, datetime]:
+        """The partition of the event being processed, and now.
+
+        On the first event after an assignment the table is restored: index it first.
+        """
+        if not expiry.built:
+            expiry.rebuild(_expiries(table, partitions, retention))
+        return _current_partition(), now()
+
+    def load(key: bytes) -> domain.NoticeRecord | None:
+        stored = table.get(key)
+        return None if stored is None else domain.load_record(stored)
+
+    def keep(key: bytes, record: domain.NoticeRecord, partition: int) -> None:
+        table[key] = domain.dump_record(record)
+        expiry.note(partition, key, domain.forget_at(record, retention).timestamp())
+
+    async def on_payment(event: domain.PaymentEvent) -> None:
+        partition, at = begin()
+        key = event.order_id.encode()
+        record = load(key)
+        kept = domain.observe(record, event, at=at, retention=retention)
+        if kept is not None and kept is not record:
+            keep(key, kept, partition)
+        forget_expired(partition, at)
+
+    async def on_outcome(outcome: domain.Outcome) -> None:
+        partition, at = begin()
+        key = outcome.order_id.encode()
+        record = load(key)
+        step = domain.notify(record, outcome, channel=sender.channel, at=at, retention=retention)
+        if step.notice is not None:
+            await sender.send(step.notice)
+            await emit(step.notice)
+            log.info("%s: %s notified (%s)", AGENT, outcome.order_id, step.notice.subject)
+        if step.record is not None and step.record is not record:
+            keep(key, step.record, partition)
+        forget_expired(partition, at)
+
+    def forget_expired(partition: int, at: datetime) -> None:
+        for key in expiry.due(partition, at.timestamp()):
+            record = load(key)
+            if record is None:
+                continue
+            expires = domain.forget_at(record, retention)
+            if expires <= at:
+                del table[key]
+            else:
+                expiry.note(partition, key, expires.timestamp())
+
+    guard = EventGuard(
+        AGENT,
+        {
+            PaymentAuthorized: on_payment,
+            PaymentDeclined: on_payment,
+            PaymentRefunded: on_payment,
+            OrderCompleted: on_outcome,
+            OrderCancelled: on_outcome,
+        },
+    )
+
+    async def notify_customers(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+        async for outcome in guard.process(stream):
+            yield outcome
+
+    async def forget_index(*_: object, **__: object) -> None:
+        expiry.clear()
+
+    # The table is restored from its changelog on every assignment: rebuild the index.
+    app.on_partitions_revoked.connect(forget_index)
+    app.on_partitions_assigned.connect(forget_index)
+    return app.agent(source, name=AGENT)(notify_customers)
+
+
+def _current_partition() -> int:
+    """The partition of the message being processed: where a table write goes."""
+    event = faust.current_event()
+    if event is None:
+        raise RuntimeError("the notices table can only be written while processing an event")
+    return event.message.partition
+
+
+def _expiries(
+    table: TableT[bytes, bytes], partitions: int, retention: timedelta
+) -> Iterator[tuple[int, bytes, float]]:
+    for key, data in list(table.items()):
+        expires = domain.forget_at(domain.load_record(data), retention)
+        yield default_partition(key, partitions), key, expires.timestamp()

@@ -1,0 +1,32 @@
+"""``create_app``: the notification worker's Faust app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from notification.agent import Clock, install
+from notification.senders import Sender
+from notification.settings import NotificationSettings, load
+from streaming import Publish
+from streaming import create_app as create_streaming_app
+
+
+def create_app(
+    settings: NotificationSettings | None = None,
+    *,
+    sender: Sender | None = None,
+    publish: Publish | None = None,
+    clock: Clock | None = None,
+    **overrides: Any,
+) -> faust.App:
+    """A new notification app (group ``settings.group``) with its table and agent installed.
+
+    ``sender`` replaces the one the settings choose, ``publish`` the ``notifications.v1``
+    producer and ``clock`` the wall clock (tests); ``overrides`` go to Faust.
+    """
+    settings = settings or load()
+    app = create_streaming_app(settings.group, settings.platform, **overrides)
+    install(app, settings, sender=sender or settings.make_sender(), publish=publish, clock=clock)
+    return app

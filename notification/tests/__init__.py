@@ -1,0 +1,1 @@
+"""Tests of the notification service: domain, senders, agent (fast), integration (Kafka)."""

@@ -1,0 +1,195 @@
+"""The notification agent's wiring, run through Faust's ``agent.test_context()`` (no broker)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import faust
+import pytest
+
+from config.env import PlatformSettings
+from contracts import (
+    Event,
+    NotificationSent,
+    OrderCancelled,
+    OrderCompleted,
+    PaymentAuthorized,
+    PaymentRefunded,
+    encode,
+)
+from notification.agent import AGENT, TABLE
+from notification.app import create_app
+from notification.domain import Awaiting, Notified, load_record
+from notification.expiry import default_partition
+from notification.senders import MemorySender
+from notification.settings import NotificationSettings
+from streaming import Outcome
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+PARTITIONS = PlatformSettings().topic_partitions
+
+
+class Sent(list[Event]):
+    """A fake ``Publish``: remembers what the agent published."""
+
+    async def __call__(self, event: Event) -> None:
+        self.append(event)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def authorized(order_id: str) -> PaymentAuthorized:
+    return PaymentAuthorized(
+        occurred_at=T0,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        amount=Decimal("30.00"),
+        currency="EUR",
+    )
+
+
+def refunded(order_id: str) -> PaymentRefunded:
+    return PaymentRefunded(
+        occurred_at=T0,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        amount=Decimal("30.00"),
+        currency="EUR",
+        reason="out_of_stock",
+    )
+
+
+def cancelled(order_id: str, at: datetime = T0) -> OrderCancelled:
+    return OrderCancelled(
+        occurred_at=at,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        reason="out_of_stock",
+        detail="p-1: 0 of 2 in stock",
+    )
+
+
+def completed(order_id: str, at: datetime = T0) -> OrderCompleted:
+    return OrderCompleted(
+        occurred_at=at,
+        order_id=order_id,
+        correlation_id=order_id,
+        user_id="user-1",
+        amount=Decimal("30.00"),
+        currency="EUR",
+    )
+
+
+def neighbours(order_id: str, n: int) -> list[str]:
+    """``n`` other order ids on the same partition as ``order_id``."""
+    home = default_partition(order_id.encode(), PARTITIONS)
+    ids = (f"{order_id}-{i}" for i in range(1_000))
+    return [o for o in ids if default_partition(o.encode(), PARTITIONS) == home][:n]
+
+
+@pytest.fixture
+def published() -> Sent:
+    return Sent()
+
+
+@pytest.fixture
+def sender() -> MemorySender:
+    return MemorySender()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(published: Sent, sender: MemorySender, clock: Clock) -> faust.App:
+    settings = NotificationSettings(
+        platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
+        retention=timedelta(hours=1),
+    )
+    return create_app(settings, sender=sender, publish=published, clock=clock)
+
+
+@pytest.fixture
+async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
+    async with app.agents[AGENT].test_context() as agent:
+        yield agent
+
+
+async def put(agent: faust.types.AgentTestWrapperT, event: Event, key: str) -> Outcome:
+    data = key.encode()
+    partition = default_partition(data, PARTITIONS)
+    sent = await agent.put(encode(event), key=data, partition=partition)
+    outcome = agent.results[sent.message.offset]
+    assert isinstance(outcome, Outcome)
+    return outcome
+
+
+async def test_one_notice_per_outcome_sent_and_published(
+    agent: faust.types.AgentTestWrapperT,
+    app: faust.App,
+    sender: MemorySender,
+    published: Sent,
+) -> None:
+    await put(agent, authorized("order-1"), "order-1")
+    await put(agent, refunded("order-1"), "order-1")
+    assert isinstance(load_record(app.tables[TABLE][b"order-1"]), Awaiting)
+    for _ in range(2):  # the outcome redelivered
+        assert await put(agent, cancelled("order-1"), "order-1") is Outcome.HANDLED
+    [notice] = sender.sent
+    assert published == [notice]
+    assert isinstance(notice, NotificationSent)
+    assert notice.channel == "memory"
+    assert "out of stock" in notice.body
+    assert notice.body.endswith("We have refunded 30.00 EUR.")
+    marker = load_record(app.tables[TABLE][b"order-1"])
+    assert marker == Notified(changed_at=T0, notice_id=notice.event_id)
+    # a refund arriving after the notice changes nothing
+    await put(agent, refunded("order-1"), "order-1")
+    assert load_record(app.tables[TABLE][b"order-1"]) == marker
+
+
+async def test_a_failing_sender_records_nothing_so_a_retry_can_notify(
+    app: faust.App, published: Sent
+) -> None:
+    class Down:
+        channel = "email"
+
+        async def send(self, notice: NotificationSent) -> None:
+            raise ConnectionRefusedError("smtp down")
+
+    settings = NotificationSettings(
+        platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1")
+    )
+    down = create_app(settings, sender=Down(), publish=published, clock=lambda: T0)
+    async with down.agents[AGENT].test_context() as agent:
+        assert await put(agent, completed("order-1"), "order-1") is Outcome.FAILED
+    assert published == []
+    assert b"order-1" not in down.tables[TABLE]
+
+
+async def test_finished_entries_are_forgotten_after_the_retention(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, clock: Clock, sender: MemorySender
+) -> None:
+    table = app.tables[TABLE]
+    # entries are forgotten while an event of their own partition is processed
+    [later] = neighbours("order-1", 1)
+    await put(agent, completed("order-1"), "order-1")
+    clock.now = T0 + timedelta(hours=1, seconds=1)
+    await put(agent, completed(later, at=clock.now), later)
+    assert sorted(table) == [later.encode()]
+    # the forgotten order's outcome, redelivered after the retention: stale, no notice
+    await put(agent, completed("order-1"), "order-1")
+    assert [n.order_id for n in sender.sent] == ["order-1", later]
