@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import faust
+import msgspec
 from faust.types import AgentT, TableT
 
 from contracts import (
@@ -168,5 +169,14 @@ def _expiries(
     table: TableT[bytes, bytes], partitions: int, retention: timedelta
 ) -> Iterator[tuple[int, bytes, float]]:
     for key, data in list(table.items()):
-        expires = domain.forget_at(domain.load_record(data), retention)
-        yield default_partition(key, partitions), key, expires.timestamp()
+        try:
+            record = domain.load_record(data)
+        except (msgspec.DecodeError, ValueError) as exc:
+            # Never let one bad entry stop every event: it stays, and is not forgotten.
+            log.error("notices entry %r is unreadable, kept as is: %s", key, exc)
+            continue
+        yield (
+            default_partition(key, partitions),
+            key,
+            domain.forget_at(record, retention).timestamp(),
+        )

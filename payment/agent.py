@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 
 import faust
+import msgspec
 from faust.types import AgentT, TableT
 
 from contracts import OrderCancelled, OrderCompleted, OrderPlaced, topics
@@ -14,6 +16,8 @@ from payment import domain
 from payment.expiry import ExpiryIndex, default_partition
 from payment.settings import PaymentSettings
 from streaming import EventGuard, Outcome, Publish, bind, publisher
+
+log = logging.getLogger(__name__)
 
 AGENT = "authorize_payments"
 LEDGER = "ledger"
@@ -131,5 +135,14 @@ def _expiries(
     ledger: TableT[bytes, bytes], partitions: int, retention: domain.Retention
 ) -> Iterator[tuple[int, bytes, float]]:
     for key, data in list(ledger.items()):
-        expires = domain.forget_at(domain.load_record(data), retention)
-        yield default_partition(key, partitions), key, expires.timestamp()
+        try:
+            record = domain.load_record(data)
+        except (msgspec.DecodeError, ValueError) as exc:
+            # Never let one bad entry stop every event: it stays, and is not forgotten.
+            log.error("ledger entry %r is unreadable, kept as is: %s", key, exc)
+            continue
+        yield (
+            default_partition(key, partitions),
+            key,
+            domain.forget_at(record, retention).timestamp(),
+        )
