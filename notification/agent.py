@@ -125,13 +125,9 @@ def install(
     def forget_expired(partition: int, at: datetime) -> None:
         for key in expiry.due(partition, at.timestamp()):
             record = load(key)
-            if record is None:
-                continue
-            expires = domain.forget_at(record, retention)
-            if expires <= at:
+            # Written again since this note: its latest write is noted for later.
+            if record is not None and domain.forget_at(record, retention) <= at:
                 del table[key]
-            else:
-                expiry.note(partition, key, expires.timestamp())
 
     guard = EventGuard(
         AGENT,

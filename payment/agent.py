@@ -100,13 +100,9 @@ def install(
     def forget_expired(partition: int, at: datetime) -> None:
         for key in expiry.due(partition, at.timestamp()):
             stored = ledger.get(key)
-            if stored is None:
-                continue
-            expires = domain.forget_at(domain.load_record(stored), retention)
-            if expires <= at:
+            # Written again since this note: its latest write is noted for later.
+            if stored is not None and domain.forget_at(domain.load_record(stored), retention) <= at:
                 del ledger[key]
-            else:
-                expiry.note(partition, key, expires.timestamp())
 
     guard = EventGuard(AGENT, {OrderPlaced: handle, OrderCancelled: handle, OrderCompleted: handle})
 

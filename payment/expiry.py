@@ -2,57 +2,71 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable
-from itertools import islice
 
 from aiokafka.partitioner import murmur2
 
 
 class ExpiryIndex:
-    """An in-memory index of a table: per partition, when each key may be deleted.
+    """An in-memory index of a table: per partition, which keys expire when.
 
     A cache of the table, not state of its own: built from the whole table by
     ``rebuild`` (on the first event after an assignment, when the table has been
     restored from its changelog), kept up to date by ``note`` for every write, and
     dropped by ``clear`` whenever the assignment changes. A key is deleted only while
     an event of its own partition is processed, so the deletion lands in the right
-    changelog partition. ``due`` scans one partition at most once per ``every`` seconds
-    and hands out at most ``limit`` keys at a time, so pruning costs a handler little.
+    changelog partition. ``due`` looks at one partition at most once per ``every``
+    seconds and hands out at most ``limit`` keys at a time, so pruning costs a handler
+    little.
 
-    Each entry is a dict slot and a float (~100 bytes); the key object itself is the
-    table's when the same ``bytes`` object is used for the table write and the ``note``.
+    Keys are kept in buckets of one second: a note costs one list slot (8 bytes; the key
+    object is the table's when the same ``bytes`` object is used for the write and the
+    note). A key written twice sits in two buckets: the caller checks each due key's
+    record and deletes it only if it has really expired (its latest write is noted in a
+    later bucket otherwise).
     """
 
     def __init__(self, every: float = 1.0, limit: int = 1_000) -> None:
         self.every = every
         self.limit = limit
-        #: partition -> key -> when it may be deleted (a POSIX timestamp)
-        self._at: dict[int, dict[bytes, float]] = {}
+        #: partition -> second -> keys expiring within it
+        self._buckets: dict[int, dict[int, list[bytes]]] = {}
+        #: partition -> heap of the seconds in ``_buckets``
+        self._seconds: dict[int, list[int]] = {}
         self._swept: dict[int, float] = {}
         #: Whether the index reflects the table (``rebuild`` since the last ``clear``).
         self.built = False
 
     def note(self, partition: int, key: bytes, at: float) -> None:
         """``key`` (written while processing an event of ``partition``) expires at ``at``."""
-        self._at.setdefault(partition, {})[key] = at
+        second = math.ceil(at)
+        buckets = self._buckets.setdefault(partition, {})
+        bucket = buckets.get(second)
+        if bucket is None:
+            buckets[second] = bucket = []
+            heapq.heappush(self._seconds.setdefault(partition, []), second)
+        bucket.append(key)
 
     def due(self, partition: int, now: float) -> list[bytes]:
-        """Keys of ``partition`` expired by ``now``, taken out of the index.
+        """Keys of ``partition`` noted to expire by ``now``, taken out of the index.
 
-        Empty when the partition was swept less than ``every`` seconds ago. The caller
-        checks each key's record again before deleting it, and notes it anew if it is
-        not expired after all.
+        Empty when the partition was looked at less than ``every`` seconds ago. The
+        caller deletes a key only if its record has expired (see the class docstring).
         """
         if now - self._swept.get(partition, -math.inf) < self.every:
             return []
         self._swept[partition] = now
-        entries = self._at.get(partition)
-        if not entries:
-            return []
-        keys = list(islice((key for key, at in entries.items() if at <= now), self.limit))
-        for key in keys:
-            del entries[key]
+        seconds, buckets = self._seconds.get(partition, []), self._buckets.get(partition, {})
+        keys: list[bytes] = []
+        while seconds and seconds[0] <= now and len(keys) < self.limit:
+            bucket = buckets[seconds[0]]
+            take = self.limit - len(keys)
+            keys.extend(bucket[-take:])
+            del bucket[-take:]
+            if not bucket:
+                del buckets[heapq.heappop(seconds)]
         return keys
 
     def rebuild(self, entries: Iterable[tuple[int, bytes, float]]) -> None:
@@ -64,12 +78,14 @@ class ExpiryIndex:
 
     def clear(self) -> None:
         """Forget everything (the assignment changed); ``rebuild`` before the next use."""
-        self._at.clear()
+        self._buckets.clear()
+        self._seconds.clear()
         self._swept.clear()
         self.built = False
 
     def __len__(self) -> int:
-        return sum(len(entries) for entries in self._at.values())
+        """How many notes are held (a key written twice counts twice)."""
+        return sum(len(b) for buckets in self._buckets.values() for b in buckets.values())
 
 
 def default_partition(key: bytes, partitions: int) -> int:

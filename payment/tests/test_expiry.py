@@ -14,12 +14,21 @@ def test_due_keys_are_handed_out_once_per_partition() -> None:
     assert len(index) == 1
 
 
-def test_a_later_note_moves_the_expiry() -> None:
+def test_a_key_written_twice_is_handed_out_at_both_times() -> None:
+    # the caller checks the record: at 20 it has not expired, and is not deleted
     index = ExpiryIndex(every=0)
     index.note(0, b"a", 10.0)
     index.note(0, b"a", 30.0)
-    assert index.due(0, 20.0) == []
+    assert index.due(0, 20.0) == [b"a"]
+    assert index.due(0, 29.0) == []
     assert index.due(0, 30.0) == [b"a"]
+
+
+def test_expiries_are_rounded_up_to_the_second() -> None:
+    index = ExpiryIndex(every=0)
+    index.note(0, b"a", 10.2)
+    assert index.due(0, 10.5) == []
+    assert index.due(0, 11.0) == [b"a"]
 
 
 def test_a_partition_is_swept_at_most_every_so_often_and_in_bounded_batches() -> None:
