@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalGenerationError, UnknownMemberIdError
 from aiokafka.structs import ConsumerRecord
 
 T = TypeVar("T")
@@ -115,3 +116,68 @@ def fresh_database(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def reset_group(bootstrap: str, group: str, topics: list[str], timeout: float = 60.0) -> None:
+    """Move ``group``'s committed offsets on ``topics`` back to the beginning.
+
+    The group must have no live members (stop its workers first): the commit is made
+    by a consumer that assigns the partitions itself, without joining the group. The
+    broker refuses it until stopped members have left (or their session expired), so
+    it is retried until ``timeout``.
+    """
+
+    async def reset() -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+            )
+            await consumer.start()
+            try:
+                partitions = [
+                    TopicPartition(topic, p)
+                    for topic in topics
+                    for p in await partitions_of(bootstrap, topic)
+                ]
+                consumer.assign(partitions)
+                starts = await consumer.beginning_offsets(partitions)
+                await consumer.commit({tp: starts[tp] for tp in partitions})
+                return
+            except (CommitFailedError, UnknownMemberIdError, IllegalGenerationError):
+                if time.monotonic() > deadline:
+                    raise
+            finally:
+                await consumer.stop()
+            await asyncio.sleep(0.5)  # poll interval while stopped members leave the group
+
+    asyncio.run(reset())
+
+
+def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Messages on ``topics`` that ``group`` has not committed yet (all partitions)."""
+
+    async def lag() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await admin.start()
+        await consumer.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(group)
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in await partitions_of(bootstrap, topic)
+            ]
+            ends = await consumer.end_offsets(partitions)
+            total = 0
+            for tp in partitions:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else 0
+                total += max(0, ends[tp] - done)
+            return total
+        finally:
+            await consumer.stop()
+            await admin.close()
+
+    return asyncio.run(lag())
