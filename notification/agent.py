@@ -20,10 +20,10 @@ from contracts import (
 )
 from contracts.topics import TopicSpec
 from notification import domain
-from notification.expiry import ExpiryIndex, default_partition
 from notification.senders import Sender
 from notification.settings import NotificationSettings
 from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming.expiry import ExpiryIndex, default_partition
 
 log = logging.getLogger(__name__)
 

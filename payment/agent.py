@@ -13,9 +13,9 @@ from faust.types import AgentT, TableT
 from contracts import OrderCancelled, OrderCompleted, OrderPlaced, topics
 from contracts.topics import TopicSpec
 from payment import domain
-from payment.expiry import ExpiryIndex, default_partition
 from payment.settings import PaymentSettings
 from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming.expiry import ExpiryIndex, default_partition
 
 log = logging.getLogger(__name__)
 

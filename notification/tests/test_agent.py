@@ -22,10 +22,10 @@ from contracts import (
 from notification.agent import AGENT, TABLE
 from notification.app import create_app
 from notification.domain import Awaiting, Notified, load_record
-from notification.expiry import default_partition
 from notification.senders import MemorySender
 from notification.settings import NotificationSettings
 from streaming import Outcome
+from streaming.expiry import default_partition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 PARTITIONS = PlatformSettings().topic_partitions

@@ -25,9 +25,9 @@ from contracts import (
 from payment.agent import AGENT, LEDGER
 from payment.app import create_app
 from payment.domain import decision_of, load_record
-from payment.expiry import default_partition
 from payment.settings import PaymentSettings
 from streaming import Outcome
+from streaming.expiry import default_partition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 PARTITIONS = PlatformSettings().topic_partitions

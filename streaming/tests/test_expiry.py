@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payment.expiry import ExpiryIndex, default_partition
+from streaming.expiry import ExpiryIndex, default_partition
 
 
 def test_due_keys_are_handed_out_once_per_partition() -> None:
