@@ -75,16 +75,7 @@ def install(
     the identical events.
     ``store`` and ``publish`` replace Redis and the producers in tests.
     """
-    source = app.topic(
-        topics.ORDERS.name,
-        topics.OUTCOMES.name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=app.conf.topic_partitions,
-        internal=False,
-    )
+    source = bind(app, topics.ORDERS, topics.OUTCOMES)
     emit = route(app, settings) if publish is None else publish
     stock = redis_store(app, settings) if store is None else store
 

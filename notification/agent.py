@@ -22,7 +22,15 @@ from contracts.topics import TopicSpec
 from notification import domain
 from notification.senders import Sender
 from notification.settings import NotificationSettings
-from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming import (
+    EventGuard,
+    Outcome,
+    Publish,
+    bind,
+    current_partition,
+    on_reassignment,
+    publisher,
+)
 from streaming.expiry import ExpiryIndex, default_partition
 
 log = logging.getLogger(__name__)
@@ -61,15 +69,7 @@ def install(
     ``publish`` replaces the ``notifications.v1`` producer and ``clock`` the wall clock,
     in tests.
     """
-    source = app.topic(
-        *(spec.name for spec in INPUTS),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=app.conf.topic_partitions,
-        internal=False,
-    )
+    source = bind(app, *INPUTS)
     emit = publisher(bind(app, topics.NOTIFICATIONS)) if publish is None else publish
     now = clock or (lambda: datetime.now(UTC))
     retention = settings.retention
@@ -90,7 +90,7 @@ def install(
         """
         if not expiry.built:
             expiry.rebuild(_expiries(table, partitions, retention))
-        return _current_partition(), now()
+        return current_partition(), now()
 
     def load(key: bytes) -> domain.NoticeRecord | None:
         stored = table.get(key)
@@ -144,21 +144,9 @@ def install(
         async for outcome in guard.process(stream):
             yield outcome
 
-    async def forget_index(*_: object, **__: object) -> None:
-        expiry.clear()
-
     # The table is restored from its changelog on every assignment: rebuild the index.
-    app.on_partitions_revoked.connect(forget_index)
-    app.on_partitions_assigned.connect(forget_index)
+    on_reassignment(app, expiry.clear)
     return app.agent(source, name=AGENT)(notify_customers)
-
-
-def _current_partition() -> int:
-    """The partition of the message being processed: where a table write goes."""
-    event = faust.current_event()
-    if event is None:
-        raise RuntimeError("the notices table can only be written while processing an event")
-    return event.message.partition
 
 
 def _expiries(

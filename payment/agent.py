@@ -14,7 +14,15 @@ from contracts import OrderCancelled, OrderCompleted, OrderPlaced, topics
 from contracts.topics import TopicSpec
 from payment import domain
 from payment.settings import PaymentSettings
-from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming import (
+    EventGuard,
+    Outcome,
+    Publish,
+    bind,
+    current_partition,
+    on_reassignment,
+    publisher,
+)
 from streaming.expiry import ExpiryIndex, default_partition
 
 log = logging.getLogger(__name__)
@@ -50,15 +58,7 @@ def install(
     ``publish`` replaces the real ``payments.v1`` producer and ``clock`` the wall clock,
     in tests.
     """
-    source = app.topic(
-        *(spec.name for spec in INPUTS),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=app.conf.topic_partitions,
-        internal=False,
-    )
+    source = bind(app, *INPUTS)
     emit = publisher(bind(app, topics.PAYMENTS)) if publish is None else publish
     now = clock or (lambda: datetime.now(UTC))
     rules, retention = settings.rules, settings.retention
@@ -79,7 +79,7 @@ def install(
         """
         if not expiry.built:
             expiry.rebuild(_expiries(ledger, partitions, retention))
-        return _current_partition(), now()
+        return current_partition(), now()
 
     async def handle(event: OrderPlaced | domain.Outcome) -> None:
         partition, at = begin()
@@ -110,21 +110,9 @@ def install(
         async for outcome in guard.process(stream):
             yield outcome
 
-    async def forget_index(*_: object, **__: object) -> None:
-        expiry.clear()
-
     # The table is restored from its changelog on every assignment: rebuild the index.
-    app.on_partitions_revoked.connect(forget_index)
-    app.on_partitions_assigned.connect(forget_index)
+    on_reassignment(app, expiry.clear)
     return app.agent(source, name=AGENT)(authorize_payments)
-
-
-def _current_partition() -> int:
-    """The partition of the message being processed: where a table write goes."""
-    event = faust.current_event()
-    if event is None:
-        raise RuntimeError("the ledger can only be written while processing an event")
-    return event.message.partition
 
 
 def _expiries(

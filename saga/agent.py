@@ -26,7 +26,15 @@ from saga import domain
 from saga.agenda import Agenda
 from saga.domain import SagaInput, SagaState, Step
 from saga.settings import SagaSettings
-from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming import (
+    EventGuard,
+    Outcome,
+    Publish,
+    bind,
+    current_partition,
+    on_reassignment,
+    publisher,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +85,7 @@ def install(
     ``publish`` replaces the ``orders.outcome.v1`` producer, ``flush`` the producer
     flush and ``clock`` the wall clock, in tests.
     """
-    source = app.topic(
-        *(spec.name for spec in INPUTS),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=app.conf.topic_partitions,
-        internal=False,
-    )
+    source = bind(app, *INPUTS)
     ticks = bind(app, topics.SAGA_TICKS)
     emit = publisher(bind(app, topics.OUTCOMES)) if publish is None else publish
     now = clock or (lambda: datetime.now(UTC))
@@ -128,7 +128,7 @@ def install(
                 await emit(outcome)
 
     async def on_order_event(event: SagaInput) -> None:
-        partition = _current_partition()
+        partition = current_partition()
         key = event.order_id.encode()
         stored = table.get(key)
         state = None if stored is None else domain.load_state(stored)
@@ -138,7 +138,7 @@ def install(
     async def on_tick(tick: DeadlineTick) -> None:
         if time.monotonic() < recovery["until"]:
             return  # just (re)assigned: let redelivered answers in before judging deadlines
-        partition = _current_partition()
+        partition = current_partition()
         if tick.partition != partition:
             # Its writes would land in another partition's changelog: never act on it.
             log.warning(
@@ -176,13 +176,12 @@ def install(
         async for outcome in guard.process(stream):
             yield outcome
 
-    async def forget_index(*_: object, **__: object) -> None:
+    def forget_index() -> None:
         agenda.clear()
         recovery["until"] = time.monotonic() + RECOVERY_GRACE_S
 
     # The table is restored from its changelog on every assignment: rebuild the index.
-    app.on_partitions_revoked.connect(forget_index)
-    app.on_partitions_assigned.connect(forget_index)
+    on_reassignment(app, forget_index)
 
     async def publish_ticks() -> None:
         for tick in tick_events(partitions):
@@ -203,14 +202,6 @@ def tick_events(partitions: int, at: datetime | None = None) -> list[DeadlineTic
         DeadlineTick(occurred_at=when, correlation_id=TICKER_ID, partition=p)
         for p in range(partitions)
     ]
-
-
-def _current_partition() -> int:
-    """The partition of the message being processed: where a table write goes."""
-    event = faust.current_event()
-    if event is None:
-        raise RuntimeError("the saga table can only be written while processing an event")
-    return event.message.partition
 
 
 def _states(table: TableT[bytes, bytes]) -> Iterator[tuple[bytes, SagaState]]:

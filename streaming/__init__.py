@@ -15,7 +15,7 @@ from streaming.app import create_app
 from streaming.cli import run
 from streaming.guard import EventGuard, Origin, Outcome
 from streaming.publish import Publish, publisher
-from streaming.topics import bind
+from streaming.topics import bind, current_partition, on_reassignment
 
 __all__ = [
     "EventGuard",
@@ -24,6 +24,8 @@ __all__ = [
     "Publish",
     "bind",
     "create_app",
+    "current_partition",
+    "on_reassignment",
     "publisher",
     "run",
 ]
