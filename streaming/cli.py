@@ -8,7 +8,9 @@ from typing import NoReturn
 
 import faust
 
+from config.env import load
 from streaming.app import web_port_from_env
+from streaming.internal_topics import ensure_internal_topics
 
 
 def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
@@ -18,7 +20,8 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
     says otherwise: the log level is INFO (Faust's WARN hides partition assignment
     and recovery), and the web server runs only when ``FAUST_WEB_PORT`` is set, like
     ``create_app`` configures it (Faust's command line would start it on port 6066
-    always, so a second worker on the same machine would collide).
+    always, so a second worker on the same machine would collide). Before a worker
+    starts, its table changelogs are created (``streaming.internal_topics``).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if "worker" in args:
@@ -26,5 +29,6 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
             args += ["--loglevel", "info"]
         if not any(a in ("--with-web", "--without-web") for a in args):
             args.append("--without-web" if web_port_from_env() is None else "--with-web")
+        ensure_internal_topics(app, load().kafka_bootstrap_servers)
     sys.argv = [sys.argv[0], *args]
     app.main()
