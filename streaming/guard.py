@@ -9,6 +9,7 @@ at ``EventGuard.on_invalid`` (permanent) and ``EventGuard.on_failed`` (transient
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections import Counter
@@ -98,7 +99,7 @@ class EventGuard:
                 outcome = Outcome.SKIPPED
             else:
                 try:
-                    await handler(decoded)
+                    await _to_completion(handler(decoded))
                 except Exception as exc:
                     outcome = await self.on_failed(Origin.of(message), decoded, exc)
                 else:
@@ -137,3 +138,22 @@ def _decode(value: object) -> AnyEvent:
     if not isinstance(value, bytes | bytearray | memoryview | str):
         raise ContractError(f"message value is {type(value).__name__}, not bytes")
     return decode(value)
+
+
+async def _to_completion(work: Awaitable[object]) -> None:
+    """Await ``work``; if the agent is cancelled meanwhile (the worker is stopping),
+    let the work finish first, then pass the cancellation on.
+
+    Faust acknowledges the event in flight when it cancels an agent, so a handler cut
+    off between its state write and its send would lose the send for good (its offset
+    is committed). Seen in a test that stops a worker under load: a refund recorded
+    in the ledger but never published. Handlers are short (a table write and a send
+    to the producer's buffer), and Faust flushes the producer on stop.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await task
+        raise
