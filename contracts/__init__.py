@@ -16,8 +16,9 @@ Imports neither Faust nor Django, so every service can use it::
 The dashboard projector folds the events of every saga topic into the read model.
 Analytics also counts demand from ``orders.v1`` and page views from
 ``analytics.pageviews.v1`` (``PageViewed``), and writes ``analytics.snapshots.v1``
-(``TopProductsUpdated``). Failures go through ``orders.retry.{1s,4s,16s}.v1`` to
-``orders.dlq.v1`` (``DeadLetter``).
+(``TopProductsUpdated``), merging its per-partition counts through
+``analytics.minutes.v1`` (``MinuteCountsUpdated``). Failures go through
+``orders.retry.{1s,4s,16s}.v1`` to ``orders.dlq.v1`` (``DeadLetter``).
 
 ``TOPIC_OF`` says which topic each event type goes to and ``key_of`` its key. The JSON
 Schema of each wire type is in ``contracts/schemas/`` (``python -m contracts.schemas``
@@ -36,6 +37,7 @@ from contracts.events import (
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
+    MinuteCountsUpdated,
     NotificationSent,
     OrderCancelled,
     OrderCompleted,
@@ -67,6 +69,7 @@ __all__ = [
     "InventoryRejected",
     "InventoryReleased",
     "InventoryReserved",
+    "MinuteCountsUpdated",
     "NotificationSent",
     "OrderCancelled",
     "OrderCompleted",

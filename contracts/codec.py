@@ -11,6 +11,7 @@ from contracts.events import (
     AnyEvent,
     DeadLetter,
     Event,
+    MinuteCountsUpdated,
     OrderEvent,
     PageViewed,
     StockLevel,
@@ -87,9 +88,9 @@ def key_of(event: Event) -> bytes:
 
     Order events are keyed by their order id as UTF-8 bytes (every saga topic is
     co-partitioned on it). The others use their natural key: the page of a
-    ``PageViewed``, the window kind of a ``TopProductsUpdated``, the original key of a
-    ``DeadLetter``. Without one (an empty page, a dead letter whose message had no
-    key), the event id is the key.
+    ``PageViewed``, the window kind of a ``TopProductsUpdated``, the analytics group of a
+    ``MinuteCountsUpdated``, the original key of a ``DeadLetter``. Without one (an empty
+    page, a dead letter whose message had no key), the event id is the key.
     """
     if isinstance(event, OrderEvent):
         return event.order_id.encode()
@@ -99,6 +100,8 @@ def key_of(event: Event) -> bytes:
         return event.product_id.encode()
     if isinstance(event, TopProductsUpdated):
         return event.window_kind.encode()
+    if isinstance(event, MinuteCountsUpdated):
+        return event.group.encode()
     if isinstance(event, DeadLetter) and event.key is not None:
         return bytes(event.key)
     return str(event.event_id).encode()

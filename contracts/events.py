@@ -318,6 +318,26 @@ class TopProductsUpdated(Event, frozen=True, kw_only=True, tag="analytics.top_pr
     late_events: Annotated[int, Meta(ge=0)] = 0
 
 
+class MinuteCountsUpdated(Event, frozen=True, kw_only=True, tag="analytics.minute_counts.v1"):
+    """One partition's complete counts for one minute of event time, on ``analytics.minutes.v1``.
+
+    Analytics' step from counting (per partition of its inputs, on whichever worker owns
+    it) to the one global merge that ranks the top N: every product and page of that
+    partition and minute, never a top N (a top N of partial counts is not mergeable).
+    Counts only grow, so a merge keeps the largest value per product and page, and a
+    stale or repeated message changes nothing. Keyed by ``group``, the analytics consumer
+    group that counted, so each group's merge reads its own and skips the others'.
+    """
+
+    group: Ident
+    partition: Annotated[int, Meta(ge=0)]
+    minute_start: AwareDatetime
+    demand: tuple[ProductStat, ...] = ()
+    sales: tuple[ProductStat, ...] = ()
+    pageviews: tuple[PageStat, ...] = ()
+    late_events: Annotated[int, Meta(ge=0)] = 0
+
+
 # -- failure handling ------------------------------------------------------------
 
 
@@ -359,6 +379,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DeadlineTick,
     PageViewed,
     TopProductsUpdated,
+    MinuteCountsUpdated,
     DeadLetter,
 )
 
@@ -377,5 +398,6 @@ AnyEvent = (
     | DeadlineTick
     | PageViewed
     | TopProductsUpdated
+    | MinuteCountsUpdated
     | DeadLetter
 )

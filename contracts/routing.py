@@ -9,6 +9,7 @@ from contracts.events import (
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
+    MinuteCountsUpdated,
     NotificationSent,
     OrderCancelled,
     OrderCompleted,
@@ -23,6 +24,7 @@ from contracts.events import (
 from contracts.topics import (
     DLQ,
     INVENTORY,
+    MINUTES,
     NOTIFICATIONS,
     ORDERS,
     OUTCOMES,
@@ -51,5 +53,6 @@ TOPIC_OF: dict[type[Event], TopicSpec] = {
     DeadlineTick: SAGA_TICKS,
     PageViewed: PAGEVIEWS,
     TopProductsUpdated: SNAPSHOTS,
+    MinuteCountsUpdated: MINUTES,
     DeadLetter: DLQ,
 }

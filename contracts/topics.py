@@ -36,6 +36,9 @@ RETRY_16S = TopicSpec("orders.retry.16s.v1", configs={"retention.ms": _WEEK_MS})
 DLQ = TopicSpec("orders.dlq.v1", configs={"retention.ms": "-1"})
 PAGEVIEWS = TopicSpec("analytics.pageviews.v1", configs={"retention.ms": _WEEK_MS})
 SNAPSHOTS = TopicSpec("analytics.snapshots.v1", configs={"retention.ms": _WEEK_MS})
+#: Analytics' own step from per-partition counts to the global merge (a day is plenty:
+#: the counting side republishes whatever the merge has not seen after a restart).
+MINUTES = TopicSpec("analytics.minutes.v1", configs={"retention.ms": str(24 * 3600 * 1000)})
 
 RETRY_TIERS: tuple[TopicSpec, ...] = (RETRY_1S, RETRY_4S, RETRY_16S)
 
@@ -51,6 +54,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DLQ,
     PAGEVIEWS,
     SNAPSHOTS,
+    MINUTES,
 )
 
 #: The topics whose events make up an order's timeline, in saga order.

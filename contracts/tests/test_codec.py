@@ -17,6 +17,7 @@ from contracts import (
     DeadLetter,
     Event,
     InventoryReserved,
+    MinuteCountsUpdated,
     OrderCancelled,
     OrderCompleted,
     OrderEvent,
@@ -322,6 +323,7 @@ def test_other_events_are_keyed_by_their_natural_key() -> None:
 
     assert key_of(viewed) == viewed.page.encode()
     assert key_of(example(TopProductsUpdated)) == b"tumbling_1m"
+    assert key_of(example(MinuteCountsUpdated)) == b"analytics"
     assert key_of(dead) == dead.key
 
 

@@ -28,6 +28,8 @@ ARCHITECTURE = {
     "notifications.v1": {"notification.sent.v1"},
     "inventory.stock.v1": {"inventory.stock_level.v1"},
     "saga.ticks.v1": {"saga.tick.v1"},
+    # The analytics issue: per-partition counts on their way to the global top N.
+    "analytics.minutes.v1": {"analytics.minute_counts.v1"},
 }
 
 
