@@ -1,0 +1,117 @@
+"""Rebuild analytics from the retained events: ``python -m analytics rebuild``.
+
+With every analytics worker stopped, it
+
+1. deletes the group's table changelogs (``<group>-<table>-changelog``), so the tables
+   start empty (a worker recreates its changelogs at start, ``streaming.cli``);
+2. moves the group's offsets on its inputs (orders, outcomes, page views) to the
+   beginning, and on ``analytics.minutes.v1`` to the end: the old shares are not merged
+   again, the rebuilt counts publish new ones.
+
+Started again, the workers count every retained event again and publish the same
+windows with the same counts (counting is deterministic per partition, see
+``analytics.domain``), then new snapshots. Events older than the topics' retention
+are gone, and with them the counts of their windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalGenerationError, UnknownMemberIdError
+
+from analytics.agent import INPUTS
+from analytics.app import create_app
+from analytics.settings import AnalyticsSettings, load
+from contracts import topics
+from streaming.internal_topics import internal_topics
+
+
+def changelogs(settings: AnalyticsSettings) -> list[str]:
+    """The names of the group's table changelogs."""
+    return [spec.name for spec in internal_topics(create_app(settings))]
+
+
+async def rebuild(
+    settings: AnalyticsSettings,
+    *,
+    starts: Mapping[TopicPartition, int] | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Delete the changelogs and reset the offsets (see the module docstring).
+
+    ``starts`` replaces "the beginning" of some input partitions (a test that shares its
+    broker with others rewinds to where its group started). Raises ``TimeoutError`` if
+    the group still has live members after ``timeout`` seconds.
+    """
+    bootstrap = settings.platform.bootstrap_list
+    deadline = time.monotonic() + timeout
+    await _reset_offsets(settings, starts or {}, deadline)
+    await _delete_topics(bootstrap, changelogs(settings), deadline)
+
+
+async def _reset_offsets(
+    settings: AnalyticsSettings, starts: Mapping[TopicPartition, int], deadline: float
+) -> None:
+    count = settings.platform.topic_partitions
+    inputs = [TopicPartition(t.name, p) for t in INPUTS for p in range(count)]
+    shares = [TopicPartition(topics.MINUTES.name, p) for p in range(count)]
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.platform.bootstrap_list,
+            group_id=settings.group,
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            consumer.assign(inputs + shares)
+            offsets = await consumer.beginning_offsets(inputs)
+            offsets.update({tp: at for tp, at in starts.items() if tp in offsets})
+            offsets.update(await consumer.end_offsets(shares))
+            await consumer.commit(offsets)
+            return
+        except (CommitFailedError, UnknownMemberIdError, IllegalGenerationError) as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"group {settings.group!r} still has live members: stop its workers"
+                ) from exc
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(0.5)  # while stopped members leave the group
+
+
+async def _delete_topics(bootstrap: list[str], names: Sequence[str], deadline: float) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [name for name in names if name in set(await admin.list_topics())]
+        if doomed:
+            await admin.delete_topics(doomed)
+        while set(doomed) & set(await admin.list_topics()):  # deletion is asynchronous
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {doomed} were not deleted in time")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line of ``python -m analytics rebuild``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics rebuild",
+        description="Reset the analytics group's tables and offsets (stop its workers first).",
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (60)")
+    args = parser.parse_args(argv)
+    settings = load()
+    asyncio.run(rebuild(settings, timeout=args.timeout))
+    print(
+        f"analytics group {settings.group!r}: changelogs deleted, offsets reset; "
+        "start the workers to rebuild."
+    )
+    return 0

@@ -1,0 +1,87 @@
+"""The analytics worker's settings, read from the environment."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from analytics.windows import HOPPING_SIZE, MINUTE
+from config.env import PlatformSettings
+
+
+def _raw(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None else value.strip()
+
+
+def _number(name: str, default: str) -> float:
+    raw = _raw(name, default) or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={raw!r} is not a non-negative number")
+    return value
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    """Configuration of one analytics worker process."""
+
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
+    """Kafka and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``, ...)."""
+
+    group: str = field(default_factory=lambda: _raw("ANALYTICS_GROUP", "") or "analytics")
+    """``ANALYTICS_GROUP``: the consumer group and Faust app id, ``analytics`` by default.
+    It names the tables' changelogs (``<group>-<table>-changelog``) and the key of the
+    group's ``MinuteCountsUpdated`` messages."""
+
+    snapshot_interval: float = field(
+        default_factory=lambda: _number("ANALYTICS_SNAPSHOT_INTERVAL", "2")
+    )
+    """``ANALYTICS_SNAPSHOT_INTERVAL``: seconds between two rounds of snapshots (2). Each
+    round publishes the minutes that changed, then the windows that changed: a change
+    reaches ``analytics.snapshots.v1`` within about two intervals."""
+
+    top: int = field(default_factory=lambda: int(_number("ANALYTICS_TOP_N", "10")))
+    """``ANALYTICS_TOP_N``: how many products (by units, and by revenue) and pages a
+    snapshot lists (10)."""
+
+    grace_seconds: float = field(default_factory=lambda: _number("ANALYTICS_GRACE_SECONDS", "10"))
+    """``ANALYTICS_GRACE_SECONDS``: how long past the end of its minute (by the
+    partition's watermark) an event is still counted (10); later ones are late."""
+
+    retention_seconds: float = field(
+        default_factory=lambda: _number("ANALYTICS_RETENTION_SECONDS", "900")
+    )
+    """``ANALYTICS_RETENTION_SECONDS``: event time an order's memo and a minute's counts
+    are kept after their last event, by the partition's watermark (900). At least the
+    hopping window plus a minute and the grace, so no open window loses a minute."""
+
+    def __post_init__(self) -> None:
+        if not self.snapshot_interval > 0:
+            raise ValueError(f"snapshot_interval must be positive, got {self.snapshot_interval}")
+        if self.top < 1:
+            raise ValueError(f"ANALYTICS_TOP_N must be at least 1, got {self.top}")
+        if self.retention < HOPPING_SIZE + MINUTE + self.grace:
+            raise ValueError(
+                f"ANALYTICS_RETENTION_SECONDS={self.retention_seconds:g} must be at least "
+                f"{(HOPPING_SIZE + MINUTE + self.grace).total_seconds():g} (the hopping "
+                "window, a minute and the grace)"
+            )
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(seconds=self.grace_seconds)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(seconds=self.retention_seconds)
+
+
+def load() -> AnalyticsSettings:
+    """Read the analytics settings from the current environment."""
+    return AnalyticsSettings()
