@@ -79,6 +79,7 @@ SERVICES: tuple[Service, ...] = (
     worker("inventory", setup=("{python}", "-m", "inventory", "seed", "--if-empty")),
     worker("saga"),
     worker("notification"),
+    worker("analytics"),
 )
 
 

@@ -163,6 +163,7 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
         "inventory",
         "saga",
         "notification",
+        "analytics",
     ]
     platform.port = 8123
     gateway = platform._spec("gateway", platform.instances[0], SERVICES[0].argv)
