@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -12,17 +13,29 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from gateway.analytics.services import page_view_record
+
+log = logging.getLogger(__name__)
+
 CHECK_TIMEOUT_S = 2.0
 
 
 def index(request: HttpRequest) -> JsonResponse:
-    """`/`: where things are (the live dashboard will live here)."""
+    """`/`: where things are (the live dashboard will live here). Each load is a page
+    view for analytics (``PageViewed`` through the outbox); failing to record one is
+    logged and never fails the page."""
+    try:
+        page_view_record(page=request.path)
+    except Exception:
+        log.exception("index: the page view of %s was not recorded", request.path)
     return JsonResponse(
         {
             "name": "choreography-saga order platform",
             "links": {
                 "orders": "/api/orders",
                 "products": "/api/products",
+                "topProducts": "/api/analytics/top-products",
+                "pageviews": "/api/analytics/pageviews",
                 "docs": "/api/docs",
                 "schema": "/api/schema",
                 "health": "/health",

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "gateway.orders",
     "gateway.catalog",
+    "gateway.analytics",
 ]
 
 MIDDLEWARE = [

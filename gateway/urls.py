@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gateway import health
+from gateway.analytics.apis import PageViewsApi, TopProductsApi
 from gateway.catalog.apis import ProductListApi
 from gateway.orders.apis import OrderCollectionApi, OrderDetailApi
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("api/orders", OrderCollectionApi.as_view(), name="orders"),
     path("api/orders/<str:order_id>", OrderDetailApi.as_view(), name="order-detail"),
     path("api/products", ProductListApi.as_view(), name="products"),
+    path("api/analytics/top-products", TopProductsApi.as_view(), name="top-products"),
+    path("api/analytics/pageviews", PageViewsApi.as_view(), name="pageviews"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", health.index, name="index"),

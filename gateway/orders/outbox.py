@@ -1,14 +1,36 @@
-"""Database side of the outbox: read unsent rows, mark them sent, purge old ones."""
+"""Database side of the outbox: add rows, read unsent rows, mark them sent, purge old ones."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+import contracts
 from gateway.orders.models import OutboxMessage
+
+#: Postgres channel the relay LISTENs on; NOTIFY inside the transaction fires on commit.
+OUTBOX_CHANNEL = "outbox"
+
+
+def outbox_add(event: contracts.Event, *, topic: str, at: datetime | None = None) -> OutboxMessage:
+    """Queue ``event`` for ``topic`` (keyed by ``contracts.key_of``) in the current
+    transaction, or in one of its own; on PostgreSQL the relay is woken at commit.
+    ``at`` is the row's creation time (now by default)."""
+    with transaction.atomic():
+        row = OutboxMessage.objects.create(
+            topic=topic,
+            key=contracts.key_of(event),
+            value=contracts.encode(event),
+            headers=[["event_type", event.wire_type()]],
+            created_at=at or timezone.now(),
+        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
+    return row
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import msgspec
 from django.db import transaction
 from django.utils import timezone
 
-from contracts import AnyEvent, OrderEvent, OrderPlaced, StockLevel
+from contracts import AnyEvent, OrderEvent, OrderPlaced, StockLevel, TopProductsUpdated
+from gateway.analytics.projection import project_snapshots
 from gateway.catalog.projection import project_stock
 from gateway.orders.domain import fingerprint, from_placed
 from gateway.orders.models import Order, TimelineEntry
@@ -32,17 +33,21 @@ class Seen:
 def project_batch(batch: list[Seen]) -> int:
     """Fold ``batch`` into the read model in one transaction; return orders changed.
 
-    Order events go to orders and their timelines; ``StockLevel`` events to the catalog.
+    Order events go to orders and their timelines; ``StockLevel`` events to the catalog,
+    ``TopProductsUpdated`` snapshots to the analytics read model.
 
     Idempotent: timeline rows are unique by ``event_id`` and the fold ignores
     events it has already absorbed, so a redelivered batch changes nothing.
     """
     events = [s for s in batch if isinstance(s.event, OrderEvent)]
     levels = [s.event for s in batch if isinstance(s.event, StockLevel)]
+    snapshots = [s.event for s in batch if isinstance(s.event, TopProductsUpdated)]
     now = timezone.now()
     with transaction.atomic():
         if levels:
             project_stock(levels)
+        if snapshots:
+            project_snapshots(snapshots)
         if not events:
             return 0
         ids = {s.event.order_id for s in events}  # type: ignore[union-attr]

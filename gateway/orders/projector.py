@@ -22,8 +22,8 @@ log = logging.getLogger("gateway.projector")
 GROUP = "projector"
 
 
-#: Every order event, plus the stock levels for the catalog.
-TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK)]
+#: Every order event, the stock levels for the catalog, and the analytics snapshots.
+TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS)]
 
 
 async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) -> None:

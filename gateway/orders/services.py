@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-import contracts
 from contracts import topics
 from gateway.orders.domain import NewOrder, order_placed
-from gateway.orders.models import Order, OutboxMessage
+from gateway.orders.models import Order
+from gateway.orders.outbox import OUTBOX_CHANNEL, outbox_add
 
-#: Postgres channel the relay LISTENs on; NOTIFY inside the transaction fires on commit.
-OUTBOX_CHANNEL = "outbox"
+__all__ = ["OUTBOX_CHANNEL", "Accepted", "IdempotencyConflict", "order_create"]
 
 
 class IdempotencyConflict(Exception):
@@ -57,16 +56,7 @@ def order_create(*, new: NewOrder, idempotency_key: str | None, request_hash: st
                 created_at=now,
                 updated_at=now,
             )
-            OutboxMessage.objects.create(
-                topic=topics.ORDERS.name,
-                key=contracts.key_of(event),
-                value=contracts.encode(event),
-                headers=[["event_type", event.wire_type()]],
-                created_at=now,
-            )
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
+            outbox_add(event, topic=topics.ORDERS.name, at=now)
     except IntegrityError:
         # A concurrent request with the same id or key won the race: answer as a replay.
         existing = _existing(new.order_id, idempotency_key, request_hash)

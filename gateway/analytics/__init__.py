@@ -1,0 +1,1 @@
+"""Analytics read model: the latest snapshot of each window; page views of the gateway."""
