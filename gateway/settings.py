@@ -30,9 +30,11 @@ INSTALLED_APPS = [
     "gateway.orders",
     "gateway.catalog",
     "gateway.analytics",
+    "gateway.operations",
 ]
 
 MIDDLEWARE = [
+    "gateway.operations.counters.RequestCountMiddleware",
     "gateway.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,6 +1,6 @@
 """Routes of the gateway."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gateway import health
@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/products", ProductListApi.as_view(), name="products"),
     path("api/analytics/top-products", TopProductsApi.as_view(), name="top-products"),
     path("api/analytics/pageviews", PageViewsApi.as_view(), name="pageviews"),
+    path("", include("gateway.operations.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", health.index, name="index"),

@@ -3,18 +3,31 @@
 One consumer group (``projector``); offsets are committed only after the batch's
 database transaction committed (at least once; the fold is idempotent). One
 database round trip set per batch, never per event.
+
+It also reads ``orders.dlq.v1`` into the operators' dead-letter table, and dead-letters
+its own poison messages (undecodable or invalid) there before committing past them:
+nothing is skipped silently. A redriven record meant for another group
+(``redrive.group``) is not for the projector and is skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import traceback
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
 from asgiref.sync import sync_to_async
 
 import contracts
-from contracts import topics
+from contracts import DeadLetter, topics
+from contracts.failures import header_list
+from gateway.operations.domain import error_type_of, for_group, poison_dead_letter
+from gateway.operations.ingest import dead_letters_store
+from gateway.operations.sender import DeadLetterSender
 from gateway.orders.projection import Seen, project_batch
 
 log = logging.getLogger("gateway.projector")
@@ -22,8 +35,9 @@ log = logging.getLogger("gateway.projector")
 GROUP = "projector"
 
 
-#: Every order event, the stock levels for the catalog, and the analytics snapshots.
-TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS)]
+#: Every order event, the stock levels for the catalog, the analytics snapshots, and the
+#: dead letters.
+TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS, topics.DLQ)]
 
 
 async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) -> None:
@@ -36,29 +50,75 @@ async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) 
         max_poll_records=1000,
         fetch_max_wait_ms=100,
     )
+    sender = DeadLetterSender(bootstrap)
     await consumer.start()
     log.info("projector: consuming %s as group %r", TOPICS, group)
     try:
         while not stop.is_set():
             polled = await consumer.getmany(timeout_ms=500, max_records=1000)
             batch: list[Seen] = []
-            for tp, records in polled.items():
+            poison: list[DeadLetter] = []
+            for records in polled.values():
                 for record in records:
-                    try:
-                        event = contracts.decode(record.value or b"")
-                    except contracts.ContractError as exc:
-                        log.error(
-                            "projector: undecodable message %s[%d]@%d skipped: %s",
-                            tp.topic,
-                            tp.partition,
-                            record.offset,
-                            exc,
-                        )
-                        continue
-                    batch.append(Seen(tp.topic, tp.partition, record.offset, event))
+                    seen = _read(record, group, poison)
+                    if seen is not None:
+                        batch.append(seen)
+            if poison and not await _dead_letter(sender, poison, stop):
+                break  # stopped before the broker took them: do not commit past them
             if batch:
                 await sync_to_async(project_batch)(batch)
+                await sync_to_async(dead_letters_store)(batch)
             if polled:
                 await consumer.commit()
     finally:
+        await sender.close()
         await consumer.stop()
+
+
+def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen | None:
+    """The record's event, or None: not for this group, or poison (added to ``poison``)."""
+    headers = header_list(record.headers)
+    if not for_group(headers, group):
+        return None
+    try:
+        event = contracts.decode(record.value or b"")
+    except contracts.ContractError as exc:
+        where = f"{record.topic}[{record.partition}]@{record.offset}"
+        if record.topic == topics.DLQ.name:  # a dead letter cannot be dead-lettered again
+            log.error("projector: unreadable dead letter %s left in the DLQ: %s", where, exc)
+            return None
+        log.warning("projector: undecodable message %s dead-lettered: %s", where, exc)
+        poison.append(
+            poison_dead_letter(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value or b"",
+                headers=headers,
+                group=group,
+                error_type=error_type_of(exc),
+                error_message=str(exc) or repr(exc),
+                error_stack="".join(traceback.format_exception(exc)),
+                at=datetime.now(UTC),
+            )
+        )
+        return None
+    return Seen(record.topic, record.partition, record.offset, event)
+
+
+async def _dead_letter(
+    sender: DeadLetterSender, letters: list[DeadLetter], stop: asyncio.Event
+) -> bool:
+    """Send ``letters`` to the DLQ, retrying with backoff; False if stopped first."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            await sender.send(letters)
+            return True
+        except Exception as exc:
+            log.warning("projector: DLQ produce failed (%s); retrying in %.1fs", exc, backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, 5.0)
+    return False

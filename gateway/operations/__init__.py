@@ -1,0 +1,1 @@
+"""Operations: the dead-letter queue's read model and tools, fault injection, metrics."""

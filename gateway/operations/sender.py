@@ -1,0 +1,60 @@
+"""Produce dead letters from an async consumer (the projector) and wait for the acks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+
+import contracts
+from contracts import DeadLetter, topics
+from gateway.operations.domain import dead_letter_headers
+
+
+class DeadLetterSender:
+    """Sends ``DeadLetter`` records to ``orders.dlq.v1``, keyed by the original key."""
+
+    def __init__(self, bootstrap: list[str]) -> None:
+        self.bootstrap = bootstrap
+        self.sent = 0
+        self._producer: AIOKafkaProducer | None = None
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        """Produce every letter and wait until the broker acknowledged all; raise if not."""
+        if not letters:
+            return
+        producer = await self._get()
+        try:
+            futures = [
+                await producer.send(
+                    topics.DLQ.name,
+                    contracts.encode(letter),
+                    key=contracts.key_of(letter),
+                    headers=dead_letter_headers(letter),
+                )
+                for letter in letters
+            ]
+            await asyncio.gather(*futures)
+        except BaseException:
+            await self.close()  # a fresh producer for the next try
+            raise
+        self.sent += len(letters)
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def _get(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer

@@ -1,0 +1,130 @@
+"""Pure rules of the DLQ tools: redrive records, histories, poison dead letters, display."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from contracts import Attempt, DeadLetter
+from contracts import failures as wire
+from gateway.operations.domain import (
+    dead_letter_headers,
+    for_group,
+    full_history,
+    poison_dead_letter,
+    redrive_of,
+    shown,
+    shown_headers,
+)
+from gateway.operations.tests.factories import T0, dead_letter
+
+
+def test_a_redrive_sends_the_original_bytes_back_to_the_original_topic_for_its_group() -> None:
+    letter = dead_letter(
+        headers=(("traceparent", b"00-abc-01"), (wire.RETRY_ATTEMPT, b"3"), ("x", b"\xff"))
+    )
+
+    out = redrive_of(letter)
+
+    assert (out.topic, out.key, out.value) == ("orders.v1", b"o-1", letter.value)
+    names = [name for name, _ in out.headers]
+    assert names == ["traceparent", "x", "redrive.group", "redrive.id", "failure.history"]
+    assert wire.header(out.headers, "redrive.group") == b"payment"
+    assert wire.header(out.headers, "redrive.id") == str(letter.event_id).encode()
+    assert wire.decode_history(wire.header(out.headers, "failure.history")) == full_history(letter)
+
+
+def test_the_history_gets_the_dead_lettering_attempt_unless_it_is_already_there() -> None:
+    short = dead_letter()  # 3 attempts recorded, 4 made
+    complete = dead_letter(attempts=3)
+
+    assert full_history(complete) == complete.history
+    [*earlier, last] = full_history(short)
+    assert tuple(earlier) == short.history
+    assert last == Attempt(
+        at=T0, topic="orders.v1", error_type="TimeoutError", error_message="bank did not answer"
+    )
+
+
+def test_a_poison_dead_letter_keeps_everything_and_its_id_depends_on_its_position() -> None:
+    earlier = Attempt(
+        at=T0 - timedelta(hours=1), topic="orders.v1", error_type="X", error_message="y"
+    )
+    headers = [
+        ("h", b"1"),
+        (wire.HISTORY, wire.encode_history([earlier])),
+        (wire.REDRIVE_GROUP, b"projector"),
+    ]
+    args = dict(
+        topic="payments.v1",
+        partition=2,
+        offset=7,
+        key=b"order-9",
+        value=b"\x00not json",
+        headers=headers,
+        group="projector",
+        error_type="contracts.codec.ContractError",
+        error_message="JSON is malformed",
+        error_stack="Traceback",
+        at=T0,
+    )
+
+    letter = poison_dead_letter(**args)  # type: ignore[arg-type]
+
+    assert isinstance(letter, DeadLetter)
+    assert (letter.original_topic, letter.partition, letter.offset) == ("payments.v1", 2, 7)
+    assert (letter.key, letter.value, letter.headers) == (
+        b"order-9",
+        b"\x00not json",
+        (("h", b"1"),),
+    )
+    assert (letter.consumer_group, letter.attempts, letter.correlation_id) == (
+        "projector",
+        1,
+        "order-9",
+    )
+    assert letter.history[0] == earlier
+    assert letter.history[-1].error_type == "contracts.codec.ContractError"
+    assert poison_dead_letter(**args).event_id == letter.event_id  # type: ignore[arg-type]
+    assert poison_dead_letter(**{**args, "offset": 8}).event_id != letter.event_id  # type: ignore[arg-type]
+    assert dead_letter_headers(letter) == [
+        ("dlq.group", b"projector"),
+        ("dlq.original-topic", b"payments.v1"),
+        ("dlq.error-type", b"contracts.codec.ContractError"),
+        ("dlq.attempts", b"1"),
+    ]
+
+
+def test_a_key_that_is_no_identifier_gives_the_event_id_as_correlation_id() -> None:
+    letter = poison_dead_letter(
+        topic="orders.v1",
+        partition=0,
+        offset=0,
+        key=None,
+        value=b"",
+        headers=[],
+        group="g",
+        error_type="E",
+        error_message="m",
+        error_stack="",
+        at=T0,
+    )
+    assert letter.correlation_id == str(letter.event_id)
+    assert uuid.UUID(letter.correlation_id)
+
+
+def test_redriven_records_are_for_their_group_only() -> None:
+    assert for_group([], "projector")
+    assert for_group([(wire.REDRIVE_GROUP, b"projector")], "projector")
+    assert not for_group([(wire.REDRIVE_GROUP, b"payment")], "projector")
+
+
+def test_bytes_are_shown_as_json_when_they_are_json_else_base64() -> None:
+    assert shown(b'{"a": 1}') == {"json": {"a": 1}}
+    assert shown(b"\xff\x00") == {"base64": "/wA="}
+    assert shown(b"not json") == {"base64": "bm90IGpzb24="}
+    assert shown(None) is None
+    assert shown_headers([("a", b"x"), ("b", b"\xff")]) == [
+        {"name": "a", "value": "x"},
+        {"name": "b", "base64": "/w=="},
+    ]
