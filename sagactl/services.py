@@ -71,6 +71,8 @@ SERVICES: tuple[Service, ...] = (
         ("{python}", "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "gateway.asgi:application"),
         ready=HttpOk("/health"),
         uses_db=True,
+        # The staff user of the DLQ/fault APIs, from ADMIN_USERNAME/ADMIN_PASSWORD if set.
+        setup=("{python}", "manage.py", "ensure_admin"),
     ),
     Service("relay", ("{python}", "manage.py", "relay_outbox"), uses_db=True),
     Service("projector", ("{python}", "manage.py", "project_events"), uses_db=True),
