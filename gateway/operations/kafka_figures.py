@@ -55,12 +55,13 @@ async def _read(
     try:
         await admin.start()
         try:
-            known = await consumer.topics()
-            wanted = {*written_topics, *group_topics} & known
+            known = set(await admin.list_topics())
+            wanted = sorted({*written_topics, *group_topics} & known)
+            described = await admin.describe_topics(wanted) if wanted else []
             partitions = [
-                TopicPartition(topic, p)
-                for topic in sorted(wanted)
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
+                TopicPartition(topic["topic"], p["partition"])
+                for topic in described
+                for p in topic["partitions"]
             ]
             ends = await consumer.end_offsets(partitions) if partitions else {}
             committed = await admin.list_consumer_group_offsets(group)
