@@ -40,7 +40,10 @@ def _ranked(stats: list[dict[str, Any]], by: str, limit: int) -> list[dict[str, 
         first, second = (units, revenue) if by == "units" else (revenue, units)
         return (-first, -second, s["productId"])
 
-    return sorted(stats, key=key)[:limit]
+    return [
+        {"productId": s["productId"], "units": s["units"], "revenue": s["revenue"]}
+        for s in sorted(stats, key=key)[:limit]
+    ]
 
 
 _WINDOW_PARAM = OpenApiParameter(
@@ -105,5 +108,10 @@ class PageViewsApi(APIView):
         given.is_valid(raise_exception=True)
         snapshot = snapshot_latest(kind=WINDOWS[given.validated_data["window"]])
         return Response(
-            {"window": _window(snapshot), "pages": list(snapshot.pageviews) if snapshot else []}
+            {
+                "window": _window(snapshot),
+                "pages": [{"page": p["page"], "views": p["views"]} for p in snapshot.pageviews]
+                if snapshot
+                else [],
+            }
         )
