@@ -43,7 +43,7 @@ def dead_letter_detail(record: DeadLetterRecord) -> dict[str, Any]:
     body = dead_letter_summary(record)
     body.update(
         {
-            "key": _bytes(dead.key),
+            "key": _key(dead.key),
             "value": _bytes(dead.value),
             "headers": shown_headers(list(dead.headers)),
             "errorStack": dead.error_stack,
@@ -69,6 +69,16 @@ def _bytes(data: bytes | None) -> dict[str, Any] | None:
         return None
     [(encoding, value)] = view.items()
     return {"encoding": encoding, "data": value}
+
+
+def _key(data: bytes | None) -> dict[str, Any] | None:
+    """Keys are text (order ids) as a rule: ``utf-8`` when they decode, else ``base64``."""
+    if data is None:
+        return None
+    try:
+        return {"encoding": "utf-8", "data": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return _bytes(data)
 
 
 def audit_entry(entry: AuditEntry) -> dict[str, Any]:

@@ -88,6 +88,7 @@ def test_bad_filters_are_400_naming_the_field(staff_client: Client) -> None:
 def test_show_decodes_a_json_value_and_base64_otherwise(staff_client: Client) -> None:
     record = stored()
     binary = stored(value=b"\xff\xfe", key=None)
+    odd_key = stored(key=b"\xff")
 
     body = staff_client.get(f"/api/ops/dlq/{record.pk}").json()
     by_event_id = staff_client.get(f"/api/ops/dlq/{record.event_id}").json()
@@ -98,7 +99,7 @@ def test_show_decodes_a_json_value_and_base64_otherwise(staff_client: Client) ->
         "encoding": "json",
         "data": {"type": "order.placed.v1", "order_id": "o-1"},
     }
-    assert body["key"] == {"encoding": "base64", "data": "by0x"}
+    assert body["key"] == {"encoding": "utf-8", "data": "o-1"}
     assert body["headers"] == [{"name": "traceparent", "value": "00-abc-01"}]
     assert [a["topic"] for a in body["history"]] == [
         "orders.v1",
@@ -113,6 +114,10 @@ def test_show_decodes_a_json_value_and_base64_otherwise(staff_client: Client) ->
         41,
     )
     assert raw["value"] == {"encoding": "base64", "data": "//4="} and raw["key"] is None
+    assert staff_client.get(f"/api/ops/dlq/{odd_key.pk}").json()["key"] == {
+        "encoding": "base64",
+        "data": "/w==",
+    }
     assert staff_client.get("/api/ops/dlq/999999").status_code == 404
     assert staff_client.get("/api/ops/dlq/not-an-id").status_code == 404
 
