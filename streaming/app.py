@@ -10,6 +10,7 @@ from typing import Any
 import faust
 
 from config.env import PlatformSettings
+from streaming import commit_watchdog
 
 #: Faust reads its own settings from the environment, and the environment wins over
 #: the arguments given here. The prefix confines that to ``FAUST_<SETTING>`` variables
@@ -58,6 +59,8 @@ def create_app(name: str, settings: PlatformSettings, **overrides: Any) -> faust
     - web server off unless ``FAUST_WEB_PORT`` is set, then on 127.0.0.1 only.
     - no Faust fixups: workers never load Django, even when ``DJANGO_SETTINGS_MODULE``
       is set for the gateway in the same environment.
+    - a commit watchdog (``streaming.commit_watchdog``) re-reads a partition whose
+      commits stopped behind messages Faust dropped in a recovery race.
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
       but Faust still creates the folder, which would otherwise land in the cwd.
     """
@@ -92,6 +95,7 @@ def create_app(name: str, settings: PlatformSettings, **overrides: Any) -> faust
     # fixup would import Django into every worker, run django.setup() and its system
     # checks, and Django's logging config would silence the Kafka client's loggers.
     app.fixups.clear()
+    commit_watchdog.install(app)
     return app
 
 

@@ -156,8 +156,14 @@ def reset_group(bootstrap: str, group: str, topics: list[str], timeout: float = 
 
 def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Messages on ``topics`` that ``group`` has not committed yet (all partitions)."""
+    return sum(partition_lags(bootstrap, group, topics).values())
 
-    async def lag() -> int:
+
+def partition_lags(bootstrap: str, group: str, topics: list[str]) -> dict[str, int]:
+    """``group``'s lag on each partition of ``topics`` that it has not caught up on,
+    as ``{"topic[partition]": lag}``: what a failure message should show."""
+
+    async def lag() -> dict[str, int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         await admin.start()
@@ -170,14 +176,43 @@ def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
                 for p in await partitions_of(bootstrap, topic)
             ]
             ends = await consumer.end_offsets(partitions)
-            total = 0
+            lags: dict[str, int] = {}
             for tp in partitions:
                 meta = committed.get(tp)
                 done = meta.offset if meta is not None and meta.offset >= 0 else 0
-                total += max(0, ends[tp] - done)
-            return total
+                if ends[tp] > done:
+                    lags[f"{tp.topic}[{tp.partition}]"] = ends[tp] - done
+            return lags
         finally:
             await consumer.stop()
             await admin.close()
 
     return asyncio.run(lag())
+
+
+Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def produce_paced(
+    bootstrap: str, topic: str, records: list[Record], *, per_second: float
+) -> list[tuple[int, int, int]]:
+    """Send ``records`` (key, value, headers) in order at about ``per_second``, with the
+    default partitioner; return each one's (partition, offset, timestamp ms)."""
+
+    async def send() -> list[tuple[int, int, int]]:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+        await producer.start()
+        try:
+            started = time.monotonic()
+            futures = []
+            for n, (key, value, headers) in enumerate(records):
+                ahead = started + n / per_second - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)  # pacing the load, not waiting for a result
+                futures.append(await producer.send(topic, value, key=key, headers=headers))
+            metas = [await f for f in futures]
+            return [(m.partition, m.offset, m.timestamp) for m in metas]
+        finally:
+            await producer.stop()
+
+    return asyncio.run(send())

@@ -1,0 +1,132 @@
+"""Un-stick a partition whose offset commits stopped behind messages never processed.
+
+Faust 0.15.3 commits a partition's offset only up to the first offset not yet acked
+(``Consumer._new_offset``). A race in its recovery (faust-streaming issue #596) can
+drop messages already fetched from the stream queues when a rebalance or recovery
+completes, while the fetch position moves on: those offsets are never processed nor
+acked, so the partition's committed offset stops there for good, its lag grows, and
+the dropped messages are only processed after a restart. Seen here: a payment worker
+restarted after its offsets were reset processed everything behind a hole of ~17
+offsets per partition and never committed again.
+
+The watchdog looks at every assigned partition every few seconds. A partition is
+stalled when the message at its committed offset is neither acked nor in flight
+while later offsets are acked, and still so at the next look. It is then re-read
+from its committed offset: the dropped messages are processed (every handler is
+idempotent, so re-reading what was already processed changes nothing), and commits
+resume. Each heal is logged with the hole it fills.
+
+It reads Faust's consumer bookkeeping (``_committed_offset``, ``_acked``,
+``_unacked_messages``, ``_gap``): private attributes of the exact Faust version this
+project pins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import faust
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the partitions.
+INTERVAL_S = 5.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the consumer knows of one partition at one look."""
+
+    #: The next offset to commit from (the committed offset), None before any commit.
+    committed: int | None
+    #: Acked offsets waiting to be committed.
+    acked: tuple[int, ...]
+    #: Offsets of messages being processed.
+    in_flight: tuple[int, ...]
+    #: Offsets known not to exist (compaction): (start, end) half-open ranges.
+    gaps: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def hole(self) -> tuple[int, int] | None:
+        """The offsets ``[committed, first acked)`` nobody is processing, if any."""
+        if self.committed is None or not self.acked:
+            return None
+        first = min(self.acked)
+        if first <= self.committed:
+            return None
+        if any(offset < first for offset in self.in_flight):
+            return None
+        if any(start <= self.committed < end for start, end in self.gaps):
+            return None
+        return self.committed, first
+
+
+def stalled(before: Mapping[TP, Snapshot], now: Mapping[TP, Snapshot]) -> dict[TP, tuple[int, int]]:
+    """Partitions with the same hole at two consecutive looks: ``{tp: (start, end)}``."""
+    found: dict[TP, tuple[int, int]] = {}
+    for tp, snapshot in now.items():
+        hole = snapshot.hole
+        earlier = before.get(tp)
+        if hole is not None and earlier is not None and earlier.hole == hole:
+            found[tp] = hole
+    return found
+
+
+def snapshot(app: faust.App) -> dict[TP, Snapshot]:
+    """Every assigned non-changelog partition's ``Snapshot``."""
+    consumer = app.consumer
+    committed = getattr(consumer, "_committed_offset", {})
+    acked = getattr(consumer, "_acked", {})
+    gaps = getattr(consumer, "_gap", {})
+    in_flight: dict[TP, list[int]] = {}
+    for message in list(getattr(consumer, "_unacked_messages", ())):
+        in_flight.setdefault(message.tp, []).append(message.offset)
+    found: dict[TP, Snapshot] = {}
+    for tp in consumer.assignment():
+        if tp.topic.endswith("-changelog"):
+            continue
+        found[tp] = Snapshot(
+            committed=committed.get(tp),
+            acked=tuple(acked.get(tp) or ()),
+            in_flight=tuple(in_flight.get(tp, ())),
+            gaps=tuple(_ranges(gaps.get(tp) or ())),
+        )
+    return found
+
+
+def _ranges(tree: Iterable[object]) -> Iterable[tuple[int, int]]:
+    for interval in tree:
+        yield int(interval.begin), int(interval.end)  # type: ignore[attr-defined]
+
+
+def install(app: faust.App, interval: float = INTERVAL_S) -> None:
+    """Watch ``app``'s partitions and re-read any that stall (see the module doc)."""
+    previous: dict[TP, Snapshot] = {}
+
+    async def watch() -> None:
+        nonlocal previous
+        recovery = getattr(app.tables, "recovery", None)
+        if app.rebalancing or recovery is None or not recovery.completed.is_set():
+            previous = {}
+            return
+        current = snapshot(app)
+        for tp, (start, end) in sorted(stalled(previous, current).items()):
+            log.warning(
+                "%s: commits of %s[%d] stopped at offset %d: offsets %d..%d were never "
+                "processed (Faust recovery race); re-reading from %d",
+                app.conf.id,
+                tp.topic,
+                tp.partition,
+                start,
+                start,
+                end - 1,
+                start,
+            )
+            await app.consumer.seek(tp, start)
+            current.pop(tp, None)
+        previous = current
+
+    app.timer(interval, name="commit_watchdog")(watch)

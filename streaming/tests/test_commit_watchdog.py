@@ -1,0 +1,28 @@
+"""When a partition's commits count as stalled behind messages nobody processes."""
+
+from faust.types import TP
+
+from streaming.commit_watchdog import Snapshot, stalled
+
+ORDERS = TP("orders.v1", 0)
+
+
+def test_a_hole_at_the_committed_offset_with_later_offsets_acked() -> None:
+    assert Snapshot(committed=13, acked=(31, 32, 33), in_flight=()).hole == (13, 31)
+
+
+def test_no_hole_while_the_missing_message_is_in_flight_or_known_missing() -> None:
+    assert Snapshot(committed=13, acked=(31,), in_flight=(13,)).hole is None
+    assert Snapshot(committed=13, acked=(31,), in_flight=(), gaps=((10, 31),)).hole is None
+    assert Snapshot(committed=13, acked=(13, 14), in_flight=()).hole is None
+    assert Snapshot(committed=13, acked=(), in_flight=()).hole is None
+    assert Snapshot(committed=None, acked=(31,), in_flight=()).hole is None
+
+
+def test_only_a_hole_seen_twice_is_stalled() -> None:
+    first = {ORDERS: Snapshot(committed=13, acked=(31, 32), in_flight=())}
+    same = {ORDERS: Snapshot(committed=13, acked=(31, 32, 33), in_flight=())}
+    moved = {ORDERS: Snapshot(committed=33, acked=(40,), in_flight=())}
+    assert stalled({}, first) == {}
+    assert stalled(first, same) == {ORDERS: (13, 31)}
+    assert stalled(same, moved) == {}
