@@ -39,7 +39,16 @@ from contracts import (
     PageViewed,
     topics,
 )
-from streaming import EventGuard, Outcome, Publish, bind, on_reassignment, publisher
+from streaming import (
+    EventGuard,
+    FailureHandling,
+    Outcome,
+    Publish,
+    bind,
+    contained,
+    on_reassignment,
+    publisher,
+)
 from streaming.expiry import ExpiryIndex, default_partition
 
 log = logging.getLogger(__name__)
@@ -75,8 +84,10 @@ def install(
     snap = publisher(bind(app, topics.SNAPSHOTS)) if publish_snapshot is None else publish_snapshot
     now = clock or (lambda: datetime.now(UTC))
     mine = owned or _assigned(app)
-    counter = Counter(app, settings, partitions)
-    merger = Merger(app, settings, partitions)
+    # Failures go to the retry tiers and the DLQ, except with fake producers (unit tests).
+    failures = contained(app, publish_share)
+    counter = Counter(app, settings, partitions, failures)
+    merger = Merger(app, settings, partitions, failures)
     state = {"settled": True}
 
     async def count_events(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
@@ -147,7 +158,13 @@ def _assigned(app: faust.App) -> Owned:
 class Counter:
     """``count_events``: per-partition, per-minute counts, and their publication."""
 
-    def __init__(self, app: faust.App, settings: AnalyticsSettings, partitions: int) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: AnalyticsSettings,
+        partitions: int,
+        failures: FailureHandling | None = None,
+    ) -> None:
         self.group = settings.group
         self.grace = settings.grace
         self.retention = settings.retention
@@ -172,6 +189,7 @@ class Counter:
                 OrderCancelled: self.on_outcome,
                 PageViewed: self.on_page_view,
             },
+            failures=failures,
         )
 
     def reassigned(self) -> None:
@@ -309,7 +327,13 @@ class Counter:
 class Merger:
     """``merge_minutes``: every partition's minutes in one place, and the snapshots."""
 
-    def __init__(self, app: faust.App, settings: AnalyticsSettings, partitions: int) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: AnalyticsSettings,
+        partitions: int,
+        failures: FailureHandling | None = None,
+    ) -> None:
         self.group = settings.group
         self.top = settings.top
         self.retention = settings.retention
@@ -322,7 +346,7 @@ class Merger:
         self.latest: datetime | None = None
         self.published_latest: datetime | None = None
         self.rescan = False
-        self.guard = EventGuard(MERGER, {MinuteCountsUpdated: self.on_share})
+        self.guard = EventGuard(MERGER, {MinuteCountsUpdated: self.on_share}, failures=failures)
 
     def reassigned(self) -> None:
         self.changed.clear()

@@ -9,6 +9,7 @@ key, value and headers; what routing needs travels in headers, readable without
 decoding the value:
 
 - ``retry.group``: the consumer group that failed and alone processes the retry.
+- ``retry.agent``: the agent (``EventGuard`` name) of that group that handles it.
 - ``retry.attempt``: attempts made so far (``1`` after the first failure).
 - ``retry.due-at``: when the next attempt is due, epoch milliseconds.
 - ``origin.topic`` / ``origin.partition`` / ``origin.offset``: where the message was
@@ -35,6 +36,7 @@ from msgspec import Meta
 from contracts.events import Attempt
 
 RETRY_GROUP = "retry.group"
+RETRY_AGENT = "retry.agent"
 RETRY_ATTEMPT = "retry.attempt"
 RETRY_DUE_AT = "retry.due-at"
 ORIGIN_TOPIC = "origin.topic"
@@ -53,6 +55,7 @@ REDRIVE_ID = "redrive.id"
 PLATFORM_HEADERS = frozenset(
     {
         RETRY_GROUP,
+        RETRY_AGENT,
         RETRY_ATTEMPT,
         RETRY_DUE_AT,
         ORIGIN_TOPIC,

@@ -15,7 +15,7 @@ from contracts import TOPIC_OF, Event, OrderCancelled, OrderCompleted, OrderPlac
 from inventory.domain import Consumed, reactions, stock_level
 from inventory.settings import InventorySettings
 from inventory.store import RedisStore, Store
-from streaming import EventGuard, Outcome, Publish, bind, publisher
+from streaming import EventGuard, Outcome, Publish, bind, contained, publisher
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def install(
             OrderCancelled: on_order_event,
             OrderCompleted: on_order_event,
         },
+        failures=contained(app, publish),
     )
 
     async def reserve_stock(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:

@@ -27,6 +27,7 @@ from streaming import (
     Outcome,
     Publish,
     bind,
+    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -138,6 +139,7 @@ def install(
             OrderCompleted: on_outcome,
             OrderCancelled: on_outcome,
         },
+        failures=contained(app, publish),
     )
 
     async def notify_customers(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:

@@ -19,6 +19,7 @@ from streaming import (
     Outcome,
     Publish,
     bind,
+    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -104,7 +105,11 @@ def install(
             if stored is not None and domain.forget_at(domain.load_record(stored), retention) <= at:
                 del ledger[key]
 
-    guard = EventGuard(AGENT, {OrderPlaced: handle, OrderCancelled: handle, OrderCompleted: handle})
+    guard = EventGuard(
+        AGENT,
+        {OrderPlaced: handle, OrderCancelled: handle, OrderCompleted: handle},
+        failures=contained(app, publish),
+    )
 
     async def authorize_payments(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
         async for outcome in guard.process(stream):

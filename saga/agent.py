@@ -31,6 +31,7 @@ from streaming import (
     Outcome,
     Publish,
     bind,
+    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -170,6 +171,7 @@ def install(
             InventoryRejected: on_order_event,
             DeadlineTick: on_tick,
         },
+        failures=contained(app, publish),
     )
 
     async def decide_orders(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:

@@ -58,6 +58,8 @@ def worker(name: str, setup: tuple[str, ...] = ()) -> Service:
         ready=LogLine(r"\[\^Worker\]: Ready"),
         scalable=True,
         setup=setup,
+        # /metrics on a free loopback port; the worker logs "metrics: http://...".
+        env={"METRICS_PORT": "0"},
     )
 
 

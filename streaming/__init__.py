@@ -13,18 +13,22 @@ send with ``publisher(topic)`` (streaming.publish). ``run(app)`` (streaming.cli)
 
 from streaming.app import create_app
 from streaming.cli import run
+from streaming.failures import FailureHandling, contained, failure_handling
 from streaming.guard import EventGuard, Origin, Outcome
 from streaming.publish import Publish, publisher
 from streaming.topics import bind, current_partition, on_reassignment
 
 __all__ = [
     "EventGuard",
+    "FailureHandling",
     "Origin",
     "Outcome",
     "Publish",
     "bind",
+    "contained",
     "create_app",
     "current_partition",
+    "failure_handling",
     "on_reassignment",
     "publisher",
     "run",

@@ -2,9 +2,9 @@
 
 An exception that escapes a Faust agent's loop still acknowledges the message, so
 it would be lost. Every agent therefore runs its events through one guard, the
-single place where a failing message is dealt with. Today a failure is logged with
-where it came from and counted; the retry topics and the dead-letter queue plug in
-at ``EventGuard.on_invalid`` (permanent) and ``EventGuard.on_failed`` (transient).
+single place where a failing message is dealt with: ``on_invalid`` sends a message
+that is no valid event to the dead-letter queue, ``on_failed`` a failed one to the
+retry tiers or the dead-letter queue (``streaming.failures``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,18 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 from faust.types import Message
 
 from contracts import AnyEvent, ContractError, Event, decode
+from contracts import failures as wire
+from contracts.failures import Headers, header, header_list
+from streaming.retrying import RetryState, is_transient, now_utc
+
+if TYPE_CHECKING:
+    from streaming.failures import FailureHandling
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +75,28 @@ class EventGuard:
 
     ``handlers`` maps event classes to their handlers: the one visible place where an
     agent's events are routed. No exception escapes ``process`` except cancellation.
+
+    With ``failures`` (``streaming.failures.failure_handling(app)``), a failure goes to
+    the retry tiers (transient, see ``streaming.retrying.is_transient``) or the
+    dead-letter queue (anything else, and any message that is not a valid event), and
+    the service's injected faults apply before each attempt. Without it (unit tests),
+    failures are logged and counted only.
     """
 
-    def __init__(self, name: str, handlers: Mapping[type[Event], Handler]) -> None:
+    def __init__(
+        self,
+        name: str,
+        handlers: Mapping[type[Event], Handler],
+        *,
+        failures: FailureHandling | None = None,
+    ) -> None:
         self.name = name
         self.handlers = dict(handlers)
+        self.failures = failures
         #: How many messages ended in each outcome since start.
         self.counts: Counter[Outcome] = Counter()
+        if failures is not None:
+            failures.register(self)
 
     async def process(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
         """Handle every event of ``stream``, yielding each message's outcome.
@@ -87,50 +108,89 @@ class EventGuard:
         async for event in stream.events():
             yield await self.handle(event.message, event.value)
 
-    async def handle(self, message: Message, value: object) -> Outcome:
-        """Decode ``value``, route it to its handler, and contain any failure."""
+    async def handle(
+        self, message: Message, value: object, *, state: RetryState | None = None
+    ) -> Outcome:
+        """Decode ``value``, route it to its handler, and contain any failure.
+
+        ``state`` is the message's failure history when it comes from a retry tier.
+        """
+        headers = header_list(message.headers)
+        failures = self.failures
+        if failures is not None:
+            target = header(headers, wire.REDRIVE_GROUP)
+            if target is not None and target.decode(errors="replace") != failures.group:
+                return self._count(Outcome.SKIPPED)  # a redrive meant for another group
+        if state is None:
+            state = RetryState.first(message.topic, message.partition, message.offset, headers)
         try:
             decoded = _decode(value)
         except ContractError as exc:
-            outcome = await self.on_invalid(Origin.of(message), message.value, exc)
-        else:
-            handler = self.handlers.get(type(decoded))
-            if handler is None:
-                outcome = Outcome.SKIPPED
-            else:
-                try:
-                    await _to_completion(handler(decoded))
-                except Exception as exc:
-                    outcome = await self.on_failed(Origin.of(message), decoded, exc)
-                else:
-                    outcome = Outcome.HANDLED
+            return self._count(await self.on_invalid(message, headers, state, exc))
+        handler = self.handlers.get(type(decoded))
+        if handler is None:
+            return self._count(Outcome.SKIPPED)
+        try:
+            if failures is not None:
+                await failures.injector.before(state.attempts + 1)
+            await to_completion(handler(decoded))
+        except Exception as exc:
+            return self._count(await self.on_failed(message, headers, state, decoded, exc))
+        return self._count(Outcome.HANDLED)
+
+    def _count(self, outcome: Outcome) -> Outcome:
         self.counts[outcome] += 1
+        if self.failures is not None:
+            self.failures.counted(self, outcome)
         return outcome
 
-    async def on_invalid(self, origin: Origin, value: object, exc: ContractError) -> Outcome:
-        """A message that is not a valid event. The dead-letter queue plugs in here."""
-        log.warning(
-            "%s: invalid message at %s dropped (%d so far): %s",
-            self.name,
-            origin,
-            self.counts[Outcome.INVALID] + 1,
-            exc,
-        )
+    async def on_invalid(
+        self, message: Message, headers: Headers, state: RetryState, exc: ContractError
+    ) -> Outcome:
+        """A message that is not a valid event: straight to the dead-letter queue."""
+        if self.failures is not None:
+            await to_completion(
+                self.failures.dead_letter(
+                    message, headers, state.failed(now_utc(), message.topic, exc), exc
+                )
+            )
+        else:
+            log.warning(
+                "%s: invalid message at %s dropped (%d so far): %s",
+                self.name,
+                Origin.of(message),
+                self.counts[Outcome.INVALID] + 1,
+                exc,
+            )
         return Outcome.INVALID
 
-    async def on_failed(self, origin: Origin, event: Event, exc: Exception) -> Outcome:
-        """A handler raised. The retry topics plug in here."""
-        log.error(
-            "%s: %s %s at %s failed (%d so far): %s: %s",
-            self.name,
-            type(event).__name__,
-            event.event_id,
-            origin,
-            self.counts[Outcome.FAILED] + 1,
-            type(exc).__name__,
-            exc,
-            exc_info=exc,
-        )
+    async def on_failed(
+        self, message: Message, headers: Headers, state: RetryState, event: Event, exc: Exception
+    ) -> Outcome:
+        """A handler raised: retry it later (transient) or dead-letter it."""
+        if self.failures is not None:
+            await to_completion(
+                self.failures.failed(
+                    self,
+                    message,
+                    headers,
+                    state.failed(now_utc(), message.topic, exc),
+                    exc,
+                    transient=is_transient(exc),
+                )
+            )
+        else:
+            log.error(
+                "%s: %s %s at %s failed (%d so far): %s: %s",
+                self.name,
+                type(event).__name__,
+                event.event_id,
+                Origin.of(message),
+                self.counts[Outcome.FAILED] + 1,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
         return Outcome.FAILED
 
 
@@ -140,7 +200,7 @@ def _decode(value: object) -> AnyEvent:
     return decode(value)
 
 
-async def _to_completion(work: Awaitable[object]) -> None:
+async def to_completion(work: Awaitable[object]) -> None:
     """Await ``work``; if the agent is cancelled meanwhile (the worker is stopping),
     let the work finish first, then pass the cancellation on.
 

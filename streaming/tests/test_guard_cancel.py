@@ -2,7 +2,7 @@
 
 import asyncio
 
-from streaming.guard import _to_completion
+from streaming.guard import to_completion
 
 
 async def test_a_cancelled_handler_still_finishes_its_send() -> None:
@@ -15,7 +15,7 @@ async def test_a_cancelled_handler_still_finishes_its_send() -> None:
         await asyncio.sleep(0.05)  # the send to the producer's buffer, in flight
         steps.append("sent")
 
-    agent = asyncio.ensure_future(_to_completion(handler()))
+    agent = asyncio.ensure_future(to_completion(handler()))
     await writing.wait()
     agent.cancel()  # what Faust does to agents when the worker stops
 
