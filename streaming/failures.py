@@ -228,6 +228,14 @@ class FailureHandling:
                 await asyncio.sleep(wait)
             except asyncio.CancelledError:
                 # Stopping: Faust acknowledges the record it cancels, so put it back.
+                log.info(
+                    "%s: stopping; retry of %s[%d]@%d put back on %s",
+                    self.group,
+                    state.origin_topic,
+                    state.origin_partition,
+                    state.origin_offset,
+                    message.topic,
+                )
                 await to_completion(
                     self._tiers[number].send(
                         key=message.key,
