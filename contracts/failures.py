@@ -2,7 +2,9 @@
 headers, and the failure-injection settings an operator changes at runtime.
 
 One copy for every producer and consumer of these records (the workers' guard, the
-gateway's DLQ tools, the CLI). Imports neither Faust nor Django.
+gateway's projector and DLQ tools, the CLI). Imports neither Faust nor Django.
+``RetryState`` is where a message stands in its failure history; ``dead_letter``
+builds the ``DeadLetter`` it ends in.
 
 Retry records (``orders.retry.{1s,4s,16s}.v1``) and redriven records keep the original
 key, value and headers; what routing needs travels in headers, readable without
@@ -27,13 +29,18 @@ A redrive sends the original key, value and headers back to the original topic, 
 
 from __future__ import annotations
 
+import re
+import traceback
+import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from contracts.events import Attempt
+from contracts.events import Attempt, DeadLetter
 
 RETRY_GROUP = "retry.group"
 RETRY_AGENT = "retry.agent"
@@ -112,6 +119,164 @@ def decode_history(data: bytes | None) -> tuple[Attempt, ...]:
         return _history_decoder.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return ()
+
+
+# -- failure history and dead letters ----------------------------------------------
+
+_DLQ_NS = uuid.UUID("0d6c3f0e-7a51-4a47-b1a4-2f8f3b9d6e21")
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
+#: Longest error message and stack kept (``DeadLetter``'s limits).
+_TEXT_MAX = 2_000
+_STACK_MAX = 20_000
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """Where a message stands in its failure history (a retry record's headers)."""
+
+    origin_topic: str
+    origin_partition: int
+    origin_offset: int
+    #: Failed attempts so far.
+    attempts: int = 0
+    due_at_ms: int = 0
+    group: str = ""
+    agent: str = ""
+    history: tuple[Attempt, ...] = field(default=())
+
+    @classmethod
+    def first(cls, topic: str, partition: int, offset: int, headers: Headers) -> RetryState:
+        """A message read from a normal topic: its first attempt. A redriven record
+        brings the history of its earlier life."""
+        return cls(topic, partition, offset, history=decode_history(header(headers, HISTORY)))
+
+    @classmethod
+    def from_headers(cls, headers: Headers) -> RetryState | None:
+        """The state a retry record carries, or None when its headers are not ours."""
+        try:
+            topic = _text(headers, ORIGIN_TOPIC)
+            return cls(
+                origin_topic=topic,
+                origin_partition=int(_text(headers, ORIGIN_PARTITION)),
+                origin_offset=int(_text(headers, ORIGIN_OFFSET)),
+                attempts=int(_text(headers, RETRY_ATTEMPT)),
+                due_at_ms=int(_text(headers, RETRY_DUE_AT)),
+                group=_text(headers, RETRY_GROUP),
+                agent=_text(headers, RETRY_AGENT),
+                history=decode_history(header(headers, HISTORY)),
+            )
+        except (KeyError, ValueError):
+            return None
+
+    def failed(self, at: datetime, topic: str, exc: BaseException) -> RetryState:
+        """This state after one more failed attempt, read from ``topic``."""
+        attempt = Attempt(
+            at=at, topic=topic, error_type=_error_type(exc), error_message=_message(exc)
+        )
+        return RetryState(
+            self.origin_topic,
+            self.origin_partition,
+            self.origin_offset,
+            attempts=self.attempts + 1,
+            due_at_ms=self.due_at_ms,
+            group=self.group,
+            agent=self.agent,
+            history=(*self.history, attempt),
+        )
+
+    def headers(self, original: Headers, *, group: str, agent: str, due_at_ms: int) -> Headers:
+        """The headers of the retry record that schedules the next attempt."""
+        return [
+            *original_headers(original),
+            (RETRY_GROUP, group.encode()),
+            (RETRY_AGENT, agent.encode()),
+            (RETRY_ATTEMPT, str(self.attempts).encode()),
+            (RETRY_DUE_AT, str(due_at_ms).encode()),
+            (ORIGIN_TOPIC, self.origin_topic.encode()),
+            (ORIGIN_PARTITION, str(self.origin_partition).encode()),
+            (ORIGIN_OFFSET, str(self.origin_offset).encode()),
+            (HISTORY, encode_history(self.history)),
+        ]
+
+
+def dead_letter(
+    state: RetryState,
+    *,
+    key: bytes | None,
+    value: bytes,
+    headers: Headers,
+    group: str,
+    exc: BaseException,
+    at: datetime,
+) -> DeadLetter:
+    """The DLQ record of a message whose attempts (``state``, the last one included)
+    are over: original bytes and headers, origin, group, error and history.
+
+    Its id derives from the group and the origin, so a worker that dead-letters the
+    same message again after a crash writes the same record (the gateway keeps one).
+    Its correlation id is the original key when that is a valid id (an order id).
+    """
+    origin = f"{group}/{state.origin_topic}/{state.origin_partition}/{state.origin_offset}"
+    return DeadLetter(
+        event_id=uuid.uuid5(_DLQ_NS, f"{origin}/{len(state.history)}"),
+        occurred_at=at,
+        correlation_id=_correlation(key),
+        original_topic=state.origin_topic,
+        partition=state.origin_partition,
+        offset=state.origin_offset,
+        key=key,
+        value=value,
+        headers=tuple(original_headers(headers)),
+        consumer_group=group,
+        error_type=_error_type(exc),
+        error_message=_message(exc),
+        error_stack=_stack(exc),
+        failed_at=at,
+        attempts=max(1, state.attempts),
+        history=state.history,
+    )
+
+
+def dead_letter_headers(record: DeadLetter) -> Headers:
+    """What a DLQ consumer can route on without decoding the record."""
+    return [
+        (DLQ_GROUP, record.consumer_group.encode()),
+        (DLQ_ORIGINAL_TOPIC, record.original_topic.encode()),
+        (DLQ_ERROR_TYPE, record.error_type.encode()),
+        (DLQ_ATTEMPTS, str(record.attempts).encode()),
+    ]
+
+
+def _text(headers: Headers, name: str) -> str:
+    value = header(headers, name)
+    if value is None:
+        raise KeyError(name)
+    return value.decode()
+
+
+def _error_type(exc: BaseException) -> str:
+    kind = type(exc)
+    return (
+        kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc) or repr(exc)
+    return text[:_TEXT_MAX]
+
+
+def _stack(exc: BaseException) -> str:
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return stack[-_STACK_MAX:]
+
+
+def _correlation(key: bytes | None) -> str:
+    try:
+        text = (key or b"").decode()
+    except UnicodeDecodeError:
+        return "dead-letter"
+    return text if _IDENT.match(text) else "dead-letter"
 
 
 # -- failure injection -------------------------------------------------------------

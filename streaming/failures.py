@@ -38,9 +38,15 @@ from faust.types import Message
 from config.env import load as load_env
 from config.prometheus import Metrics
 from contracts import encode, topics
-from contracts.failures import Headers, header_list
+from contracts.failures import (
+    Headers,
+    RetryState,
+    dead_letter,
+    dead_letter_headers,
+    header_list,
+)
 from streaming import faults, metrics_http
-from streaming.retrying import RetryPolicy, RetryState, dead_letter, dead_letter_headers, now_utc
+from streaming.retrying import RetryPolicy, now_utc
 from streaming.topics import bind
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from faust.types import Message
 
 from contracts import AnyEvent, ContractError, Event, decode
 from contracts import failures as wire
-from contracts.failures import Headers, header, header_list
-from streaming.retrying import RetryState, is_transient, now_utc
+from contracts.failures import Headers, RetryState, header, header_list
+from streaming.retrying import is_transient, now_utc
 
 if TYPE_CHECKING:
     from streaming.failures import FailureHandling

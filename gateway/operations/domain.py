@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from contracts import Attempt, DeadLetter
@@ -16,11 +13,6 @@ from contracts import failures as wire
 
 #: The services whose fault settings an operator can change at runtime.
 FAULT_SERVICES: tuple[str, ...] = ("payment", "inventory", "saga", "notification", "analytics")
-
-_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-_POISON_NS = uuid.UUID("2c8f0f7e-3b0a-4c55-9c61-0d7a52f1b6de")
-_TEXT_MAX = 2_000
-_STACK_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -63,77 +55,10 @@ def redrive_of(dead: DeadLetter) -> Outgoing:
     return Outgoing(dead.original_topic, dead.key, dead.value, headers)
 
 
-def dead_letter_headers(dead: DeadLetter) -> wire.Headers:
-    """The DLQ record's headers: what routing needs without decoding it."""
-    return [
-        (wire.DLQ_GROUP, dead.consumer_group.encode()),
-        (wire.DLQ_ORIGINAL_TOPIC, dead.original_topic.encode()),
-        (wire.DLQ_ERROR_TYPE, dead.error_type.encode()),
-        (wire.DLQ_ATTEMPTS, str(dead.attempts).encode()),
-    ]
-
-
 def for_group(headers: wire.Headers, group: str) -> bool:
     """False for a redriven record meant for another consumer group (``redrive.group``)."""
     target = wire.header(headers, wire.REDRIVE_GROUP)
     return target is None or target.decode(errors="replace") == group
-
-
-def error_type_of(exc: BaseException) -> str:
-    """``ValueError`` for builtins, ``package.module.Class`` otherwise."""
-    kind = type(exc)
-    if kind.__module__ == "builtins":
-        return kind.__qualname__
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
-def poison_dead_letter(
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes,
-    headers: wire.Headers,
-    group: str,
-    error_type: str,
-    error_message: str,
-    error_stack: str,
-    at: datetime,
-) -> DeadLetter:
-    """The dead letter of a message that failed for good at its first attempt.
-
-    The event id is derived from where the message sat and the group, so a consumer
-    that dead-letters it again after a crash produces the same record (stored once).
-    An earlier history (a redriven message failing again) is kept.
-    """
-    attempt = Attempt(
-        at=at,
-        topic=topic,
-        error_type=error_type[:_TEXT_MAX],
-        error_message=error_message[:_TEXT_MAX],
-    )
-    history = (*wire.decode_history(wire.header(headers, wire.HISTORY)), attempt)
-    event_id = uuid.uuid5(_POISON_NS, f"{group}/{topic}/{partition}/{offset}")
-    text_key = key.decode("utf-8", errors="replace") if key is not None else ""
-    return DeadLetter(
-        event_id=event_id,
-        occurred_at=at,
-        correlation_id=text_key if _IDENT.match(text_key) else str(event_id),
-        original_topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key,
-        value=value,
-        headers=tuple(wire.original_headers(headers)),
-        consumer_group=group,
-        error_type=attempt.error_type,
-        error_message=attempt.error_message,
-        error_stack=error_stack[-_STACK_MAX:],
-        failed_at=at,
-        attempts=1,
-        history=history,
-    )
 
 
 def shown(data: bytes | None) -> dict[str, Any] | None:

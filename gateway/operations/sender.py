@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 import contracts
 from contracts import DeadLetter, topics
-from gateway.operations.domain import dead_letter_headers
+from contracts.failures import dead_letter_headers
 
 
 class DeadLetterSender:

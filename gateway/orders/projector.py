@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
@@ -24,8 +23,8 @@ from asgiref.sync import sync_to_async
 
 import contracts
 from contracts import DeadLetter, topics
-from contracts.failures import header_list
-from gateway.operations.domain import error_type_of, for_group, poison_dead_letter
+from contracts.failures import RetryState, dead_letter, header_list
+from gateway.operations.domain import for_group
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
 from gateway.orders.projection import Seen, project_batch
@@ -88,18 +87,15 @@ def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen 
             log.error("projector: unreadable dead letter %s left in the DLQ: %s", where, exc)
             return None
         log.warning("projector: undecodable message %s dead-lettered: %s", where, exc)
+        state = RetryState.first(record.topic, record.partition, record.offset, headers)
         poison.append(
-            poison_dead_letter(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
+            dead_letter(
+                state.failed(datetime.now(UTC), record.topic, exc),
                 key=record.key,
                 value=record.value or b"",
                 headers=headers,
                 group=group,
-                error_type=error_type_of(exc),
-                error_message=str(exc) or repr(exc),
-                error_stack="".join(traceback.format_exception(exc)),
+                exc=exc,
                 at=datetime.now(UTC),
             )
         )

@@ -10,10 +10,10 @@ import pytest
 
 from contracts import OrderPlaced, decode, encode
 from contracts import failures as wire
-from contracts.failures import FaultSettings
+from contracts.failures import FaultSettings, RetryState
 from streaming.faults import FaultInjector
 from streaming.guard import EventGuard, Outcome
-from streaming.retrying import PermanentError, RetryState, TransientError
+from streaming.retrying import PermanentError, TransientError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from sagactl.platform import Platform, PlatformOptions
 from tests.integration.support import fresh_database
@@ -14,13 +15,29 @@ WALKING_SKELETON = ["gateway", "relay", "projector", "payment"]
 
 
 def start_platform(
-    env: dict[str, str], tmp: Path, services: list[str] = WALKING_SKELETON
+    env: dict[str, str],
+    tmp: Path,
+    services: list[str] = WALKING_SKELETON,
+    *,
+    redis_db: int | None = None,
+    scale: dict[str, int] | None = None,
 ) -> Platform:
-    """The platform's processes on a fresh database, logging to files under ``tmp``."""
+    """The platform's processes on a fresh database, logging to files under ``tmp``.
+
+    ``redis_db``: a Redis database of the module's own, emptied first (a fresh
+    catalogue, seeded at start, and no fault settings left by another module).
+    """
     env = {**env, "DATABASE_URL": fresh_database(env["DATABASE_URL"])}
+    if redis_db is not None:
+        env["REDIS_URL"] = f"{env['REDIS_URL'].rsplit('/', 1)[0]}/{redis_db}"
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        try:
+            client.flushdb()
+        finally:
+            client.close()
     platform = Platform(
         env,
-        PlatformOptions(services=services, log_dir=tmp / "logs"),
+        PlatformOptions(services=services, scale=scale or {}, log_dir=tmp / "logs"),
     )
     platform.start()
     return platform

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +25,10 @@ import contracts
 from contracts import DeadLetter, OrderLine, OrderPlaced, encode, topics
 from contracts import failures as wire
 from contracts.failures import FAULTS_KEY, FaultSettings, encode_faults
-from sagactl.platform import Platform, PlatformOptions
+from sagactl.platform import Platform
+from tests.integration.conftest import start_platform
 from tests.integration.support import (
     eventually,
-    fresh_database,
     http,
     produce_paced,
     read_topic,
@@ -48,21 +47,14 @@ TIERS_S = (1.0, 4.0, 16.0)
 def platform(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    tmp = Path(tmp_path_factory.mktemp("failures"))
     env = {
         **stack_env,
-        "DATABASE_URL": fresh_database(stack_env["DATABASE_URL"]),
-        "REDIS_URL": stack_env["REDIS_URL"].rsplit("/", 1)[0] + "/6",
         "SAGA_DEADLINE_SECONDS": str(DEADLINE_S),
         "PAYMENT_DECLINE_RATE": "0",
         "ADMIN_USERNAME": ADMIN[0],
         "ADMIN_PASSWORD": ADMIN[1],
     }
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    client.flushdb()
-    client.close()
-    running = Platform(env, PlatformOptions(services=ALL, log_dir=tmp / "logs"))
-    running.start()
+    running = start_platform(env, tmp_path_factory.mktemp("failures"), ALL, redis_db=6)
     try:
         yield running
     finally:

@@ -12,16 +12,15 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sagactl.platform import Platform, PlatformOptions
+from sagactl.platform import Platform
+from tests.integration.conftest import start_platform
 from tests.integration.ledger import collect
 from tests.integration.support import (
     eventually,
-    fresh_database,
     group_lag,
     http,
     partition_lags,
@@ -38,34 +37,14 @@ ALL = ["gateway", "relay", "projector", "payment", "inventory", "saga", "notific
 def saga_platform(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    tmp = Path(tmp_path_factory.mktemp("saga"))
-    env = {
-        **stack_env,
-        "DATABASE_URL": fresh_database(stack_env["DATABASE_URL"]),
-        # A Redis database of its own: a fresh catalogue, seeded at start.
-        "REDIS_URL": stack_env["REDIS_URL"].rsplit("/", 1)[0] + "/5",
-        "SAGA_DEADLINE_SECONDS": str(DEADLINE_S),
-        "PAYMENT_DECLINE_RATE": "0",
-    }
-    platform = Platform(
-        env, PlatformOptions(services=ALL, scale={"inventory": 3}, log_dir=tmp / "logs")
+    env = {**stack_env, "SAGA_DEADLINE_SECONDS": str(DEADLINE_S), "PAYMENT_DECLINE_RATE": "0"}
+    platform = start_platform(
+        env, tmp_path_factory.mktemp("saga"), ALL, redis_db=5, scale={"inventory": 3}
     )
-    _flush_redis(env["REDIS_URL"])
-    platform.start()
     try:
         yield platform
     finally:
         platform.stop()
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
 
 
 def bootstrap(platform: Platform) -> str:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
-from contracts import Attempt, DeadLetter
+from contracts import Attempt
 from contracts import failures as wire
 from gateway.operations.domain import (
-    dead_letter_headers,
     for_group,
     full_history,
-    poison_dead_letter,
     redrive_of,
     shown,
     shown_headers,
@@ -44,73 +39,6 @@ def test_the_history_gets_the_dead_lettering_attempt_unless_it_is_already_there(
     assert last == Attempt(
         at=T0, topic="orders.v1", error_type="TimeoutError", error_message="bank did not answer"
     )
-
-
-def test_a_poison_dead_letter_keeps_everything_and_its_id_depends_on_its_position() -> None:
-    earlier = Attempt(
-        at=T0 - timedelta(hours=1), topic="orders.v1", error_type="X", error_message="y"
-    )
-    headers = [
-        ("h", b"1"),
-        (wire.HISTORY, wire.encode_history([earlier])),
-        (wire.REDRIVE_GROUP, b"projector"),
-    ]
-    args = dict(
-        topic="payments.v1",
-        partition=2,
-        offset=7,
-        key=b"order-9",
-        value=b"\x00not json",
-        headers=headers,
-        group="projector",
-        error_type="contracts.codec.ContractError",
-        error_message="JSON is malformed",
-        error_stack="Traceback",
-        at=T0,
-    )
-
-    letter = poison_dead_letter(**args)  # type: ignore[arg-type]
-
-    assert isinstance(letter, DeadLetter)
-    assert (letter.original_topic, letter.partition, letter.offset) == ("payments.v1", 2, 7)
-    assert (letter.key, letter.value, letter.headers) == (
-        b"order-9",
-        b"\x00not json",
-        (("h", b"1"),),
-    )
-    assert (letter.consumer_group, letter.attempts, letter.correlation_id) == (
-        "projector",
-        1,
-        "order-9",
-    )
-    assert letter.history[0] == earlier
-    assert letter.history[-1].error_type == "contracts.codec.ContractError"
-    assert poison_dead_letter(**args).event_id == letter.event_id  # type: ignore[arg-type]
-    assert poison_dead_letter(**{**args, "offset": 8}).event_id != letter.event_id  # type: ignore[arg-type]
-    assert dead_letter_headers(letter) == [
-        ("dlq.group", b"projector"),
-        ("dlq.original-topic", b"payments.v1"),
-        ("dlq.error-type", b"contracts.codec.ContractError"),
-        ("dlq.attempts", b"1"),
-    ]
-
-
-def test_a_key_that_is_no_identifier_gives_the_event_id_as_correlation_id() -> None:
-    letter = poison_dead_letter(
-        topic="orders.v1",
-        partition=0,
-        offset=0,
-        key=None,
-        value=b"",
-        headers=[],
-        group="g",
-        error_type="E",
-        error_message="m",
-        error_stack="",
-        at=T0,
-    )
-    assert letter.correlation_id == str(letter.event_id)
-    assert uuid.UUID(letter.correlation_id)
 
 
 def test_redriven_records_are_for_their_group_only() -> None:
