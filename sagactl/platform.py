@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from sagactl.services import (
     LogLine,
     Service,
     by_name,
+    instance_name,
     instances,
 )
 from sagactl.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
@@ -86,6 +88,8 @@ class Platform:
         self.instances: list[Instance] = instances(selected, self.options.scale, table)
         self.port = 0
         self.topics: list[str] = []
+        #: Serialises live changes (`scale`, `stop_service`, `start_service`).
+        self._changing = threading.RLock()
         self.supervisor = Supervisor(
             stream=self.options.stream,
             log_dir=self.options.log_dir,
@@ -139,6 +143,102 @@ class Platform:
             self.supervisor.stop(name)
         self.supervisor.start(name)
         self.wait_ready(name)
+
+    def instances_of(self, service: str) -> list[Instance]:
+        """The processes of ``service`` this platform runs (running or stopped)."""
+        return [i for i in self.instances if i.service.name == service]
+
+    def running_names(self) -> list[str]:
+        """Process names whose process is running now, in start order."""
+        return [i.name for i in self.instances if self.supervisor.is_running(i.name)]
+
+    def status(self) -> dict[str, object]:
+        """What runs, for the control channel: every process with its service, group, pid."""
+        processes = []
+        for i in self.instances:
+            running = self.supervisor.is_running(i.name)
+            processes.append(
+                {
+                    "name": i.name,
+                    "service": i.service.name,
+                    "group": i.service.group,
+                    "running": running,
+                    "pid": self.supervisor.pid(i.name) if running else None,
+                }
+            )
+        return {
+            "processes": processes,
+            "gateway": self.gateway_url if self.port else None,
+            "kafka": self.env.get("KAFKA_BOOTSTRAP_SERVERS"),
+        }
+
+    def scale(self, service: str, count: int) -> tuple[list[str], list[str]]:
+        """Run ``count`` processes of ``service`` from now on: start new ones (and wait until
+        they are ready) or stop the newest. Returns (started, stopped) process names.
+
+        The service's one-shot setup ran when the platform started; migrations too. Zero
+        stops every process of the service (its group then has no members).
+        """
+        spec = by_name(service, self._table)
+        if count < 0:
+            raise PlatformError(f"cannot run {count} processes of {service}")
+        if count > 1 and not spec.scalable:
+            raise PlatformError(f"{service} runs once and cannot scale")
+        with self._changing:
+            current = self.instances_of(service)
+            if not current and not any(s.name == service for s in self._table):
+                raise PlatformError(f"{service} is not part of this platform")
+            if not current and count and spec.setup:
+                self._run_oneshot(f"{service}-setup", spec.setup)
+            started: list[str] = []
+            stopped: list[str] = []
+            for instance in sorted(current, key=lambda i: i.index, reverse=True)[
+                : max(0, len(current) - count)
+            ]:
+                self.supervisor.stop(instance.name)
+                self.instances.remove(instance)
+                stopped.append(instance.name)
+            used = {i.index for i in self.instances_of(service)}
+            index = 1
+            while len(self.instances_of(service)) < count:
+                while index in used:
+                    index += 1
+                instance = Instance(spec, self._name_for(service, index), index)
+                used.add(index)
+                self.instances.append(instance)
+                self.supervisor.add(self._spec(instance.name, instance, spec.argv))
+                self.supervisor.start(instance.name)
+                started.append(instance.name)
+            for name in started:
+                self.wait_ready(name)
+            return started, stopped
+
+    def stop_service(self, service: str) -> list[str]:
+        """Stop every running process of ``service`` (they stay in the table); return their
+        names, for `start_names` to bring back."""
+        with self._changing:
+            names = [
+                i.name for i in self.instances_of(service) if self.supervisor.is_running(i.name)
+            ]
+            for name in names:
+                self.supervisor.stop(name)
+            return names
+
+    def start_names(self, names: Sequence[str]) -> None:
+        """Start the named (stopped) processes again and wait until each is ready."""
+        with self._changing:
+            for name in names:
+                self._instance(name)
+                if not self.supervisor.is_running(name):
+                    self.supervisor.start(name)
+            for name in names:
+                self.wait_ready(name)
+
+    def _name_for(self, service: str, index: int) -> str:
+        """Reuse the name a process of this index had before (``payment`` or ``payment.1``)."""
+        if index == 1 and f"{service}.1" in self.supervisor.names:
+            return f"{service}.1"
+        return instance_name(service, index)
 
     def _instance(self, name: str) -> Instance:
         for instance in self.instances:

@@ -46,6 +46,8 @@ class Service:
     env: Mapping[str, str] = field(default_factory=dict)
     #: A one-shot command run once (not per instance) before the service starts.
     setup: tuple[str, ...] = ()
+    #: The Kafka consumer group its processes join (`sagactl replay --stop-local`).
+    group: str | None = None
 
 
 def worker(name: str, setup: tuple[str, ...] = ()) -> Service:
@@ -58,6 +60,7 @@ def worker(name: str, setup: tuple[str, ...] = ()) -> Service:
         ready=LogLine(r"\[\^Worker\]: Ready"),
         scalable=True,
         setup=setup,
+        group=name,
         # /metrics on a free loopback port; the worker logs "metrics: http://...".
         env={"METRICS_PORT": "0"},
     )
@@ -77,7 +80,9 @@ SERVICES: tuple[Service, ...] = (
         setup=("{python}", "manage.py", "ensure_admin"),
     ),
     Service("relay", ("{python}", "manage.py", "relay_outbox"), uses_db=True),
-    Service("projector", ("{python}", "manage.py", "project_events"), uses_db=True),
+    Service(
+        "projector", ("{python}", "manage.py", "project_events"), uses_db=True, group="projector"
+    ),
     worker("payment"),
     # Stock lives in Redis: load the catalogue unless it is already there.
     worker("inventory", setup=("{python}", "-m", "inventory", "seed", "--if-empty")),
@@ -101,6 +106,16 @@ def by_name(name: str, table: Sequence[Service] = SERVICES) -> Service:
         if service.name == name:
             return service
     raise ServiceError(f"unknown service {name!r}; known services: {_known(table)}")
+
+
+def for_group(group: str, table: Sequence[Service] = SERVICES) -> Service | None:
+    """The service whose processes consume as ``group``, if the table has one."""
+    return next((s for s in table if s.group == group), None)
+
+
+def instance_name(service: str, index: int) -> str:
+    """``payment`` for the first instance, ``payment.2``, ``payment.3`` for more."""
+    return service if index == 1 else f"{service}.{index}"
 
 
 def parse_only(text: str, table: Sequence[Service] = SERVICES) -> list[str]:

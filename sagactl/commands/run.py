@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from sagactl.control import ControlError, ControlServer, answers, default_path
 from sagactl.platform import Platform, PlatformError, PlatformOptions, port_is_free
 from sagactl.services import ServiceError, instances, parse_only, parse_scale
 from sagactl.supervisor import Exit
@@ -66,6 +67,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=120.0,
         help="seconds each process may take to become ready (default: 120)",
     )
+    parser.add_argument(
+        "--control",
+        type=Path,
+        default=None,
+        help=(
+            "the control socket that `sagactl scale` and `sagactl replay --stop-local` use to"
+            " add, remove, stop and start workers of this running platform"
+            " (default: $SAGACTL_CONTROL or var/sagactl.sock)"
+        ),
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -93,6 +104,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
+    control_path = args.control or default_path()
+    if answers(control_path):
+        print(
+            f"sagactl run: error: another platform is running and listens on {control_path};"
+            " stop it first, or give this one another socket with --control",
+            file=sys.stderr,
+        )
+        return 2
+
     from sagactl.infra.stack import Stack  # the heavy part; only needed to actually run
 
     previous = _stop_on_signals()
@@ -106,14 +126,15 @@ def run(args: argparse.Namespace) -> int:
         with stack:
             env = stack.env()
             platform = Platform(env, options, on_unexpected_exit=_keep_going)
-            with platform:
-                print(banner(platform, env), flush=True)
+            control = ControlServer(platform, control_path)
+            with platform, control:
+                print(banner(platform, env, control.path), flush=True)
                 while True:
                     signal.pause()  # logs stream from threads; wake only for Ctrl-C/SIGTERM
     except KeyboardInterrupt:
         print("sagactl: stopped.", flush=True)
         return 0
-    except PlatformError as exc:
+    except (PlatformError, ControlError) as exc:
         print(f"sagactl run: error: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -142,7 +163,7 @@ def _keep_going(event: Exit) -> None:
     )
 
 
-def banner(platform: Platform, env: Mapping[str, str]) -> str:
+def banner(platform: Platform, env: Mapping[str, str], control: Path | None = None) -> str:
     """What is running and where, plus a curl command to place a first order."""
     rule = "=" * 78
     lines = [rule, f" saga platform is up: {', '.join(platform.names)}", ""]
@@ -170,6 +191,14 @@ def banner(platform: Platform, env: Mapping[str, str]) -> str:
             f"   curl -i -X POST {platform.gateway_url}/api/orders \\",
             "     -H 'Content-Type: application/json' \\",
             f"     -d '{body}'",
+            "",
+        ]
+    if control is not None:
+        lines += [
+            " Add or remove workers while it runs (watch the group rebalance):",
+            "",
+            "   sagactl scale payment=3"
+            + ("" if control == default_path() else f" --control {control}"),
             "",
         ]
     if platform.options.log_dir is not None:

@@ -1,0 +1,121 @@
+"""Live scaling of a running platform over its control socket, with stand-in processes."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sagactl.commands import scale as scale_command
+from sagactl.control import ControlError, ControlServer, answers, handle, request
+from sagactl.platform import Platform
+from sagactl.services import ServiceError
+from sagactl.tests.test_platform import make
+
+
+@pytest.fixture
+def sock() -> Iterator[Path]:
+    # Unix socket paths are limited to ~107 bytes: pytest's tmp_path can be longer.
+    with tempfile.TemporaryDirectory(prefix="ctl") as folder:
+        yield Path(folder) / "control.sock"
+
+
+@pytest.fixture
+def running(tmp_path: Path, sock: Path) -> Iterator[tuple[Platform, Path]]:
+    with make(tmp_path, io.StringIO()) as platform, ControlServer(platform, sock):
+        yield platform, sock
+
+
+def workers(platform: Platform) -> list[str]:
+    return [n for n in platform.running_names() if n.startswith("payment")]
+
+
+def test_scale_up_and_down_over_the_socket(running: tuple[Platform, Path]) -> None:
+    platform, sock = running
+    assert workers(platform) == ["payment"]
+    answer = request(sock, {"op": "scale", "service": "payment", "count": 3})
+    assert answer["started"] == ["payment.2", "payment.3"] and answer["stopped"] == []
+    assert workers(platform) == ["payment", "payment.2", "payment.3"]
+    assert "instance payment.3" in platform.supervisor.tail("payment.3")[0]
+    answer = request(sock, {"op": "scale", "service": "payment", "count": 1})
+    assert answer["stopped"] == ["payment.3", "payment.2"]
+    assert workers(platform) == ["payment"]
+    request(sock, {"op": "scale", "service": "payment", "count": 0})
+    assert workers(platform) == []
+    request(sock, {"op": "scale", "service": "payment", "count": 2})
+    assert workers(platform) == ["payment", "payment.2"]
+    assert platform.supervisor.unexpected_exits == []
+
+
+def test_stop_and_start_a_service_for_a_replay(running: tuple[Platform, Path]) -> None:
+    platform, sock = running
+    request(sock, {"op": "scale", "service": "payment", "count": 2})
+    stopped = request(sock, {"op": "stop", "service": "payment"})["stopped"]
+    assert stopped == ["payment", "payment.2"] and workers(platform) == []
+    request(sock, {"op": "start", "names": stopped})
+    assert workers(platform) == ["payment", "payment.2"]
+
+
+def test_status_lists_processes_with_group_and_pid(running: tuple[Platform, Path]) -> None:
+    platform, sock = running
+    status = request(sock, {"op": "status"})
+    rows = {p["name"]: p for p in status["processes"]}
+    assert rows["payment"]["pid"] == platform.supervisor.pid("payment")
+    assert rows["gateway"]["running"] and status["gateway"] == platform.gateway_url
+    assert "payment  payment  -" in scale_command.render(status)  # stand-in table: no group
+
+
+def test_errors_come_back_as_answers(running: tuple[Platform, Path]) -> None:
+    platform, sock = running
+    with pytest.raises(ControlError, match="gateway runs once and cannot scale"):
+        request(sock, {"op": "scale", "service": "gateway", "count": 2})
+    with pytest.raises(ControlError, match="unknown service 'nope'"):
+        request(sock, {"op": "scale", "service": "nope", "count": 2})
+    with pytest.raises(ControlError, match="lacks the field 'count'"):
+        request(sock, {"op": "scale", "service": "payment"})
+    with pytest.raises(ControlError, match="unknown op"):
+        request(sock, {"op": "dance"})
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(str(sock))
+        raw.sendall(b"{not json\n")
+        assert json.loads(raw.makefile().readline())["ok"] is False
+    assert handle(platform, {"op": "status"})["ok"]
+
+
+def test_a_second_server_on_a_live_socket_is_refused(running: tuple[Platform, Path]) -> None:
+    platform, sock = running
+    with pytest.raises(ControlError, match="another platform already listens"):
+        ControlServer(platform, sock).start()
+
+
+def test_a_stale_socket_is_replaced_and_a_missing_one_explained(tmp_path: Path, sock: Path) -> None:
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(sock))
+    stale.close()  # the file stays; nobody listens
+    assert not answers(sock)
+    with make(tmp_path, io.StringIO()) as platform, ControlServer(platform, sock):
+        assert answers(sock)
+    assert not sock.exists()
+    with pytest.raises(ControlError, match="no running platform answers"):
+        request(sock, {"op": "status"})
+
+
+def test_scale_command_parses_and_reports(
+    running: tuple[Platform, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, sock = running
+    assert scale_command.parse(["payment=0", "inventory=2"]) == [("payment", 0), ("inventory", 2)]
+    for bad in ("payment", "payment=x", "gateway=2"):
+        with pytest.raises(ServiceError):
+            scale_command.parse([bad])
+    code = scale_command.run(argparse.Namespace(scales=["payment=2"], control=sock))
+    out = capsys.readouterr().out
+    assert code == 0 and "started payment.2 (ready)" in out and "payment.2" in out
+    code = scale_command.run(argparse.Namespace(scales=[], control=sock.with_name("x.sock")))
+    assert code == 1 and "no running platform answers" in capsys.readouterr().err
