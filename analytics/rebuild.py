@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, IllegalGenerationError, UnknownMemberIdError
 
 from analytics.agent import INPUTS
 from analytics.app import create_app
 from analytics.settings import AnalyticsSettings, load
 from contracts import topics
 from streaming.internal_topics import internal_topics
+from streaming.offsets import LiveMembers, commit_offsets
 
 
 def changelogs(settings: AnalyticsSettings) -> list[str]:
@@ -59,30 +59,23 @@ async def _reset_offsets(
     settings: AnalyticsSettings, starts: Mapping[TopicPartition, int], deadline: float
 ) -> None:
     count = settings.platform.topic_partitions
+    bootstrap = settings.platform.bootstrap_list
     inputs = [TopicPartition(t.name, p) for t in INPUTS for p in range(count)]
     shares = [TopicPartition(topics.MINUTES.name, p) for p in range(count)]
-    while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.platform.bootstrap_list,
-            group_id=settings.group,
-            enable_auto_commit=False,
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        offsets = await consumer.beginning_offsets(inputs)
+        offsets.update({tp: at for tp, at in starts.items() if tp in offsets})
+        offsets.update(await consumer.end_offsets(shares))
+    finally:
+        await consumer.stop()
+    try:
+        await commit_offsets(
+            bootstrap, settings.group, offsets, timeout=max(0.0, deadline - time.monotonic())
         )
-        await consumer.start()
-        try:
-            consumer.assign(inputs + shares)
-            offsets = await consumer.beginning_offsets(inputs)
-            offsets.update({tp: at for tp, at in starts.items() if tp in offsets})
-            offsets.update(await consumer.end_offsets(shares))
-            await consumer.commit(offsets)
-            return
-        except (CommitFailedError, UnknownMemberIdError, IllegalGenerationError) as exc:
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"group {settings.group!r} still has live members: stop its workers"
-                ) from exc
-        finally:
-            await consumer.stop()
-        await asyncio.sleep(0.5)  # while stopped members leave the group
+    except LiveMembers as exc:
+        raise TimeoutError(f"{exc}: stop its workers") from exc
 
 
 async def _delete_topics(bootstrap: list[str], names: Sequence[str], deadline: float) -> None:

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, IllegalGenerationError, UnknownMemberIdError
 from aiokafka.structs import ConsumerRecord
+
+from streaming.offsets import Target, rewind
 
 T = TypeVar("T")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -124,34 +125,9 @@ def reset_group(bootstrap: str, group: str, topics: list[str], timeout: float = 
     The group must have no live members (stop its workers first): the commit is made
     by a consumer that assigns the partitions itself, without joining the group. The
     broker refuses it until stopped members have left (or their session expired), so
-    it is retried until ``timeout``.
+    it is retried until ``timeout`` (`streaming.offsets`, as `sagactl replay` does).
     """
-
-    async def reset() -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-            )
-            await consumer.start()
-            try:
-                partitions = [
-                    TopicPartition(topic, p)
-                    for topic in topics
-                    for p in await partitions_of(bootstrap, topic)
-                ]
-                consumer.assign(partitions)
-                starts = await consumer.beginning_offsets(partitions)
-                await consumer.commit({tp: starts[tp] for tp in partitions})
-                return
-            except (CommitFailedError, UnknownMemberIdError, IllegalGenerationError):
-                if time.monotonic() > deadline:
-                    raise
-            finally:
-                await consumer.stop()
-            await asyncio.sleep(0.5)  # poll interval while stopped members leave the group
-
-    asyncio.run(reset())
+    asyncio.run(rewind([bootstrap], group, topics, Target("earliest"), timeout=timeout))
 
 
 def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
