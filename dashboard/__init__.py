@@ -1,1 +1,2 @@
-"""Dashboard: live order state pushed to browsers over Channels (issue 6)."""
+"""The live dashboard lives in ``gateway.dashboard``: it is served by the gateway's daphne
+and reads the gateway's read model, which only the gateway may import."""

@@ -1,4 +1,5 @@
-"""ASGI entry point served by daphne (static files included: Swagger UI needs no CDN)."""
+"""ASGI entry point served by daphne: HTTP (static files included: no CDN) and the
+dashboard's WebSocket, which only accepts pages served from an allowed host."""
 
 import os
 
@@ -7,4 +8,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
 
-application = ASGIStaticFilesHandler(get_asgi_application())
+django_http = get_asgi_application()  # sets Django up before the consumers are imported
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from gateway.dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": ASGIStaticFilesHandler(django_http),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -11,7 +11,7 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from gateway.analytics.services import page_view_record
 
@@ -20,10 +20,13 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT_S = 2.0
 
 
-def index(request: HttpRequest) -> JsonResponse:
-    """`/`: where things are (the live dashboard will live here). Each load is a page
-    view for analytics (``PageViewed`` through the outbox); failing to record one is
-    logged and never fails the page."""
+def index(request: HttpRequest) -> HttpResponse:
+    """`/`: a browser (it accepts HTML) goes to the live dashboard; anything else gets
+    where things are, as JSON. Each JSON load is a page view for analytics
+    (``PageViewed`` through the outbox; the dashboard's pages record their own);
+    failing to record one is logged and never fails the page."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return HttpResponseRedirect("/dashboard/")
     try:
         page_view_record(page=request.path)
     except Exception:
@@ -36,6 +39,7 @@ def index(request: HttpRequest) -> JsonResponse:
                 "products": "/api/products",
                 "topProducts": "/api/analytics/top-products",
                 "pageviews": "/api/analytics/pageviews",
+                "dashboard": "/dashboard/",
                 "docs": "/api/docs",
                 "schema": "/api/schema",
                 "health": "/health",

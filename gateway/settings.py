@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "gateway.catalog",
     "gateway.analytics",
     "gateway.operations",
+    "gateway.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -44,6 +45,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "gateway.urls"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/dashboard/ops"
 ASGI_APPLICATION = "gateway.asgi.application"
 APPEND_SLASH = False
 
@@ -97,6 +100,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+#: Live updates to browsers (dashboard): channels-redis on the platform's Redis. A message
+#: that cannot be delivered in time is dropped; browsers notice the gap and resync.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [PLATFORM.redis_url], "capacity": 500, "expiry": 30},
+    }
 }
 
 LOGGING = {

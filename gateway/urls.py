@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/analytics/top-products", TopProductsApi.as_view(), name="top-products"),
     path("api/analytics/pageviews", PageViewsApi.as_view(), name="pageviews"),
     path("", include("gateway.operations.urls")),
+    path("", include("gateway.dashboard.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", health.index, name="index"),

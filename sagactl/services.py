@@ -89,6 +89,14 @@ SERVICES: tuple[Service, ...] = (
     worker("saga"),
     worker("notification"),
     worker("analytics"),
+    # The dashboard's monitor: consumer groups and health, polled and pushed to browsers.
+    Service(
+        "dashboard",
+        ("{python}", "manage.py", "dashboard_monitor"),
+        ready=LogLine(r"dashboard monitor: groups"),
+        uses_db=True,
+        env={"GATEWAY_URL": "http://127.0.0.1:{port}"},
+    ),
 )
 
 

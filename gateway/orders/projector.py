@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 import contracts
 from contracts import DeadLetter, topics
 from contracts.failures import RetryState, dead_letter, header_list
+from gateway.dashboard.publisher import Publisher
 from gateway.operations.domain import for_group
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
@@ -39,7 +40,15 @@ GROUP = "projector"
 TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS, topics.DLQ)]
 
 
-async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) -> None:
+async def run(
+    bootstrap: list[str],
+    stop: asyncio.Event,
+    *,
+    group: str = GROUP,
+    publisher: Publisher | None = None,
+) -> None:
+    """Consume until ``stop``; after each committed batch, push what changed to the
+    dashboard's browsers (``publisher``)."""
     consumer = AIOKafkaConsumer(
         *TOPICS,
         bootstrap_servers=bootstrap,
@@ -50,6 +59,7 @@ async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) 
         fetch_max_wait_ms=100,
     )
     sender = DeadLetterSender(bootstrap)
+    publisher = publisher or Publisher()
     await consumer.start()
     log.info("projector: consuming %s as group %r", TOPICS, group)
     try:
@@ -69,6 +79,8 @@ async def run(bootstrap: list[str], stop: asyncio.Event, *, group: str = GROUP) 
                 await sync_to_async(dead_letters_store)(batch)
             if polled:
                 await consumer.commit()
+            if batch:
+                await publisher.publish([seen.event for seen in batch])
     finally:
         await sender.close()
         await consumer.stop()

@@ -164,6 +164,7 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
         "saga",
         "notification",
         "analytics",
+        "dashboard",
     ]
     platform.port = 8123
     gateway = platform._spec("gateway", platform.instances[0], SERVICES[0].argv)
