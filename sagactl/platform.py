@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EnsureTopics = Callable[[str], Sequence[str]]
 
+#: Where the infrastructure is: what `sagactl` tools need from a running platform.
+INFRA_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")
+
 
 class PlatformError(Exception):
     """The platform could not be brought up; nothing it started is left running."""
@@ -170,6 +173,8 @@ class Platform:
             "processes": processes,
             "gateway": self.gateway_url if self.port else None,
             "kafka": self.env.get("KAFKA_BOOTSTRAP_SERVERS"),
+            # The socket is the owner's only (0600): tools reach the same infrastructure.
+            "env": {k: v for k, v in self.env.items() if k in INFRA_VARS},
         }
 
     def scale(self, service: str, count: int) -> tuple[list[str], list[str]]:

@@ -17,6 +17,7 @@ from aiokafka import TopicPartition
 
 from config.env import ROOT, load
 from sagactl.control import ENV_VAR, ControlError, default_path, request
+from sagactl.target import apply, platform_env
 from streaming.offsets import (
     GroupState,
     LiveMembers,
@@ -145,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     target = target_of(args)
+    apply(platform_env(args.control))
     bootstrap = load().bootstrap_list
     topics = args.topic or asyncio.run(committed_topics(bootstrap, group))
     if not topics:

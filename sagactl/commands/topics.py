@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from config.env import load
+from sagactl.target import apply, platform_env
 from sagactl.topics_admin import (
     PartitionMismatch,
     TopicInfo,
@@ -23,7 +24,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "topics",
         help="create or describe the Kafka topics (at KAFKA_BOOTSTRAP_SERVERS)",
-        description="Create the project's topics (idempotent) or describe the broker's topics.",
+        description=(
+            "Create the project's topics (idempotent) or describe the broker's topics with"
+            " their partition counts, replication factor and key configs. The broker is"
+            " KAFKA_BOOTSTRAP_SERVERS, else the running `sagactl run`'s."
+        ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create every missing project topic")
@@ -44,6 +49,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def create_topics(args: argparse.Namespace) -> int:
+    apply(platform_env())
     settings = load()
     bootstrap = settings.kafka_bootstrap_servers
     if not _reachable(bootstrap, args.timeout):
@@ -61,6 +67,7 @@ def create_topics(args: argparse.Namespace) -> int:
 
 
 def show_topics(args: argparse.Namespace) -> int:
+    apply(platform_env())
     bootstrap = load().kafka_bootstrap_servers
     if not _reachable(bootstrap, args.timeout):
         return 1
