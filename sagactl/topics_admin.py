@@ -143,9 +143,28 @@ async def ensure_topics_async(
             )
         if mismatches:
             raise PartitionMismatch(mismatches)
+        await _wait_for_group_coordinator(admin, timeout)
         return created
     finally:
         await admin.close()
+
+
+async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float) -> None:
+    """Wait until the broker can coordinate consumer groups.
+
+    A fresh broker creates its offsets topic on the first group request; until then every
+    consumer that starts logs ``GroupCoordinatorNotAvailableError`` and retries. Asking
+    here, once, lets the services start against a broker that is ready for them.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await admin.find_coordinator("sagactl")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.1)  # poll interval while the offsets topic is created
 
 
 async def describe_topics_async(
