@@ -1,21 +1,53 @@
-"""Prometheus text exposition (format 0.0.4) of a few counters and gauges, no dependency.
+"""Prometheus text exposition (format 0.0.4), written by hand: no dependency.
 
-metrics = Metrics()
-metrics.inc("saga_events_total", "Events by outcome", agent="payment", outcome="handled")
-metrics.set("saga_consumer_lag", "Messages not yet committed", 3, topic="orders.v1")
-text = metrics.render()
+Two ways in, one renderer: ``render(families)`` writes ``Metric`` families computed on
+the spot (the gateway's ``/metrics``), and ``Metrics`` keeps counters and gauges that a
+long-running worker updates as it goes::
+
+    metrics = Metrics()
+    metrics.inc("saga_events_total", "Events", agent="payment", outcome="handled")
+    metrics.collect("saga_consumer_lag", "Messages not yet committed", compute_lags)
+    text = metrics.render()
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-Labels = tuple[tuple[str, str], ...]
+Labels = Mapping[str, str]
 #: A gauge computed when scraped: yields (labels, value) pairs.
-Collector = Callable[[], Iterable[tuple[Mapping[str, str], float]]]
+Collector = Callable[[], Iterable[tuple[Labels, float]]]
+_Key = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric family: its name, type (``counter`` or ``gauge``), help and samples."""
+
+    name: str
+    kind: str
+    help: str
+    samples: list[tuple[Labels, float]] = field(default_factory=list)
+
+
+def render(metrics: Iterable[Metric]) -> str:
+    """The text format: ``# HELP``, ``# TYPE``, then one line per sample; ends with a newline."""
+    lines: list[str] = []
+    for metric in metrics:
+        lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
+        lines.append(f"# TYPE {metric.name} {metric.kind}")
+        for labels, value in metric.samples:
+            if labels:
+                inner = ",".join(f'{k}="{_escape_label(str(v))}"' for k, v in labels.items())
+                lines.append(f"{metric.name}{{{inner}}} {_number(value)}")
+            else:
+                lines.append(f"{metric.name} {_number(value)}")
+    return "\n".join(lines) + "\n"
 
 
 class Metrics:
@@ -23,7 +55,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, dict[Labels, float]] = {}
+        self._values: dict[str, dict[_Key, float]] = {}
         self._meta: dict[str, tuple[str, str]] = {}
         self._collectors: dict[str, Collector] = {}
 
@@ -54,17 +86,14 @@ class Metrics:
             collectors = dict(self._collectors)
         for name, collector in collectors.items():
             values[name] = {_key(labels): float(v) for labels, v in collector()}
-        lines: list[str] = []
-        for name in sorted(meta):
-            help, kind = meta[name]
-            lines.append(f"# HELP {name} {_escape_help(help)}")
-            lines.append(f"# TYPE {name} {kind}")
-            for labels, value in sorted(values.get(name, {}).items()):
-                lines.append(f"{name}{_labels(labels)} {_number(value)}")
-        return "\n".join(lines) + "\n"
+        families = []
+        for name, (help, kind) in sorted(meta.items()):
+            samples = sorted(values.get(name, {}).items())
+            families.append(Metric(name, kind, help, [(dict(k), v) for k, v in samples]))
+        return render(families)
 
     def _add(
-        self, name: str, help: str, kind: str, labels: Mapping[str, str], v: float, *, replace: bool
+        self, name: str, help: str, kind: str, labels: Labels, v: float, *, replace: bool
     ) -> None:
         key = _key(labels)
         with self._lock:
@@ -73,24 +102,23 @@ class Metrics:
             samples[key] = v if replace else samples.get(key, 0.0) + v
 
 
-def _key(labels: Mapping[str, str]) -> Labels:
+def _key(labels: Labels) -> _Key:
     return tuple(sorted((k, str(v)) for k, v in labels.items()))
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{_escape_value(v)}"' for k, v in labels)
-    return "{" + inner + "}"
-
-
-def _escape_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def _escape_help(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n")
 
 
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))

@@ -9,11 +9,11 @@ from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from config.prometheus import CONTENT_TYPE, Metric, render
 from contracts import topics
 from gateway.operations import counters
 from gateway.operations.kafka_figures import KafkaFigures, kafka_figures
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
-from gateway.operations.prometheus import CONTENT_TYPE, Metric, render
 from gateway.operations.selectors import DlqFigures, dlq_figures
 from gateway.orders.models import OutboxMessage
 from gateway.orders.projector import GROUP as PROJECTOR_GROUP

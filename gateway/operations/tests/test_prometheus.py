@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from config.prometheus import Metric, render
 from gateway.operations.kafka_figures import KafkaFigures
 from gateway.operations.metrics import gateway_metrics
-from gateway.operations.prometheus import Metric, render
 
 
 def test_render_writes_help_type_and_escaped_samples() -> None:
