@@ -55,8 +55,12 @@ class Kafka:
             await self.admin.start()
             await self.consumer.start()
         readings = []
-        for response in await self.admin.describe_consumer_groups(list(groups)):
-            for described in response.groups:
+        # One group per request: aiokafka 0.14 decodes a several-group DescribeGroups
+        # response with the wrong schema (it misses each group's authorized operations),
+        # so every group after the first comes out garbled.
+        for name in groups:
+            [response] = await self.admin.describe_consumer_groups([name])
+            for described in response.groups[:1]:
                 _error, group, state, _ptype, _protocol, members = described[:6]
                 offsets = await self.admin.list_consumer_group_offsets(group)
                 readings.append(
