@@ -33,7 +33,6 @@ class BrowserError(RuntimeError):
 
 def chromium_path() -> str:
     """The Chromium binary, installed from Debian's ``chromium`` package when missing."""
-    packages.DEBIAN_PACKAGES.setdefault("chromium", "chromium")
     return packages.ensure("chromium")["chromium"]
 
 
