@@ -64,8 +64,22 @@ TEMPLATES = [
     }
 ]
 
-_db = dj_database_url.parse(PLATFORM.database_url, conn_max_age=600, conn_health_checks=True)
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+_db = dj_database_url.parse(PLATFORM.database_url)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # A pool, not persistent connections: under ASGI every request runs its sync code
+    # in a thread of its own, and CONN_MAX_AGE kept one connection open per dead thread
+    # (71 idle after a 500-order load run, then "too many clients" and HTTP 500 for
+    # every request). The pool keeps at most ``GATEWAY_DB_POOL_MAX`` connections per
+    # process and hands them from request to request.
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        "pool": {
+            "min_size": 2,
+            "max_size": int(os.environ.get("GATEWAY_DB_POOL_MAX", "") or 16),
+            "timeout": 10,
+        }
+    }
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
     (ROOT / "var").mkdir(exist_ok=True)
     # Several processes (gateway, relay, projector) share the file: wait on locks.
     _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
