@@ -18,6 +18,7 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "pg_ctl": "postgresql",
     "postgres": "postgresql",
     "redis-server": "redis-server",
+    "node": "nodejs",
 }
 
 #: Debian keeps the PostgreSQL server binaries off PATH, one folder per major version.

@@ -3,19 +3,18 @@ runner."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from sagactl.infra import packages
 
 HERE = Path(__file__).parent
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 def test_stream_rules() -> None:
+    node = packages.ensure("node")["node"]  # installed with apt when missing, never skipped
     result = subprocess.run(
-        ["node", "--test", str(HERE / "js" / "stream.test.js")],
+        [node, "--test", str(HERE / "js" / "stream.test.js")],
         capture_output=True,
         text=True,
         timeout=60,
