@@ -34,10 +34,10 @@ def order_create(*, new: NewOrder, idempotency_key: str | None, request_hash: st
 
     A repeated request (same idempotency key, or same order id) with the same body
     returns the existing order; with a different body it raises ``IdempotencyConflict``.
+
+    The insert comes first and the unique constraints decide: a new order (the common
+    case) costs no lookup round trip; a repeat fails the insert and is looked up then.
     """
-    existing = _existing(new.order_id, idempotency_key, request_hash)
-    if existing is not None:
-        return Accepted(existing, created=False)
     now = timezone.now()
     event = order_placed(new, at=now)
     try:
@@ -58,7 +58,7 @@ def order_create(*, new: NewOrder, idempotency_key: str | None, request_hash: st
             )
             outbox_add(event, topic=topics.ORDERS.name, at=now)
     except IntegrityError:
-        # A concurrent request with the same id or key won the race: answer as a replay.
+        # A repeat, or a concurrent request with the same id or key won the race.
         existing = _existing(new.order_id, idempotency_key, request_hash)
         if existing is None:
             raise
