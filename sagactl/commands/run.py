@@ -170,8 +170,11 @@ def banner(platform: Platform, env: Mapping[str, str], control: Path | None = No
     if "gateway" in platform.names:
         url = platform.gateway_url
         lines += [
+            f"   Dashboard          {url}/dashboard/",
             f"   API index          {url}/",
             f"   Orders API         {url}/api/orders",
+            f"   Top products       {url}/api/analytics/top-products?window=1m",
+            f"   Metrics            {url}/metrics  (DLQ: {url}/metrics/dlq)",
             f"   API docs           {url}/api/docs",
             f"   Health             {url}/health",
             f"   Readiness          {url}/ready",
