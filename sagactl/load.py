@@ -6,6 +6,11 @@ An order's latency is its outcome event's ``occurred_at`` (the saga's clock) min
 committed): the whole saga, outbox relay included, on the platform's own clocks. The
 outcome topic is read from its end offsets taken before the first order, without a
 consumer group, so the run disturbs no group and sees only what happened after it began.
+
+``direct`` skips the gateway: each ``OrderPlaced`` is produced straight to ``orders.v1``,
+as the outbox relay would, and its latency counts from its ``occurred_at``. That measures
+what the Kafka side (payment, inventory, saga) can do on its own; the gateway's figures
+come from a run without it.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 import contracts
 from contracts import topics
@@ -44,6 +51,8 @@ class LoadPlan:
     #: Hard bound on the whole run, sending included.
     max_seconds: float
     seed: int = 1
+    #: Produce ``OrderPlaced`` to ``orders.v1`` directly instead of POSTing to the gateway.
+    direct: bool = False
 
 
 @dataclass
@@ -117,6 +126,27 @@ def order_body(
     }
 
 
+def order_placed(body: dict[str, Any], at: datetime) -> contracts.OrderPlaced:
+    """The ``OrderPlaced`` the gateway would publish for ``body`` (one line per item)."""
+    lines = tuple(
+        contracts.OrderLine(
+            product_id=item["productId"],
+            quantity=item["quantity"],
+            unit_price=Decimal(str(item["price"])),
+        )
+        for item in body["items"]
+    )
+    return contracts.OrderPlaced(
+        order_id=body["orderId"],
+        correlation_id=body["orderId"],
+        user_id=body["userId"],
+        currency=body["currency"],
+        amount=sum((line.unit_price * line.quantity for line in lines), Decimal(0)),
+        items=lines,
+        occurred_at=at,
+    )
+
+
 Progress = Callable[[LoadResult, int], None]
 
 
@@ -150,7 +180,7 @@ async def run_load(
                 )
             )
             await _send_all(plan, http, gateway, run_id, products, rng, result, accepted_at,
-                            hard_deadline, progress, finished)  # fmt: skip
+                            hard_deadline, progress, finished, bootstrap)  # fmt: skip
             result.send_seconds = time.monotonic() - started
             settle = min(hard_deadline, time.monotonic() + plan.settle_timeout)
             while not all_done.is_set() and len(finished) < len(accepted_at):
@@ -198,6 +228,7 @@ async def _send_all(
     hard_deadline: float,
     progress: Progress | None,
     finished: set[str],
+    bootstrap: list[str],
 ) -> None:
     bodies = [order_body(n, run_id, products, rng) for n in range(plan.orders)]
     url = f"{gateway}/api/orders"
@@ -205,17 +236,32 @@ async def _send_all(
     began = time.monotonic()
     last_report = 0.0
 
+    producer: AIOKafkaProducer | None = None
+    if plan.direct:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=1, enable_idempotence=True
+        )
+        await producer.start()
+
     async def post(body: dict[str, Any]) -> None:
         t0 = time.monotonic()
         result.sent += 1
         try:
-            async with http.post(url, json=body) as response:
-                answer = await response.json(content_type=None)
-                result.statuses[str(response.status)] += 1
-                if response.status == 202:
-                    result.accepted += 1
-                    accepted_at[body["orderId"]] = datetime.fromisoformat(answer["createdAt"])
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            if producer is not None:
+                event = order_placed(body, datetime.now(UTC))
+                key = event.order_id.encode()
+                await producer.send_and_wait(topics.ORDERS.name, contracts.encode(event), key=key)
+                result.statuses["kafka"] += 1
+                result.accepted += 1
+                accepted_at[event.order_id] = event.occurred_at
+            else:
+                async with http.post(url, json=body) as response:
+                    answer = await response.json(content_type=None)
+                    result.statuses[str(response.status)] += 1
+                    if response.status == 202:
+                        result.accepted += 1
+                        accepted_at[body["orderId"]] = datetime.fromisoformat(answer["createdAt"])
+        except (aiohttp.ClientError, KafkaError, TimeoutError, ValueError) as exc:
             result.errors[type(exc).__name__] += 1
         result.post_ms.append((time.monotonic() - t0) * 1000)
 
@@ -236,7 +282,11 @@ async def _send_all(
         if next_index < len(bodies):
             result.stopped_early = f"time bound reached after {result.sent} orders"
 
-    await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    finally:
+        if producer is not None:
+            await producer.stop()
 
 
 class _OutcomeWatcher:

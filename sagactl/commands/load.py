@@ -49,6 +49,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--max-seconds", type=float, default=600.0, help="bound on the whole run (600)"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of products/customers")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="skip the gateway: produce each OrderPlaced to orders.v1 as the relay would"
+        " (measures the Kafka side alone; latency counts from the event's occurredAt)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--control", type=Path, default=None, help="the platform's control socket")
     parser.set_defaults(func=run)
@@ -65,9 +71,12 @@ def run(args: argparse.Namespace) -> int:
     apply({k: v for k, v in env.items() if k != "GATEWAY_URL"})
     gateway = (args.url or env.get("GATEWAY_URL") or "http://127.0.0.1:8000").rstrip("/")
     concurrency = args.concurrency or 32
-    plan = LoadPlan(args.orders, args.rate, concurrency, args.settle, args.max_seconds, args.seed)
+    plan = LoadPlan(
+        args.orders, args.rate, concurrency, args.settle, args.max_seconds, args.seed, args.direct
+    )
     rate = f"{args.rate:g}/s" if args.rate else f"as fast as possible ({concurrency} in flight)"
-    print(f"load: {args.orders} orders to {gateway}, {rate}", file=sys.stderr)
+    target = "orders.v1 directly (no gateway)" if args.direct else gateway
+    print(f"load: {args.orders} orders to {target}, {rate}", file=sys.stderr)
     bar = ProgressBar(args.orders, sys.stderr)
     try:
         result = asyncio.run(

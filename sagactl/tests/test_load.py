@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
 
+from contracts import decode, encode
 from sagactl.commands.load import render
-from sagactl.load import CUSTOMERS, LoadResult, order_body, percentiles
+from sagactl.load import CUSTOMERS, LoadResult, order_body, order_placed, percentiles
 
 
 def test_percentiles_by_nearest_rank() -> None:
@@ -33,3 +36,13 @@ def test_summary_and_its_text() -> None:
     text = render(s)
     assert "CANCELLED:out_of_stock 1, COMPLETED 2" in text
     assert "p50 20.0  p90 30.0" in text and "1.5 orders/s" in text
+
+
+def test_a_direct_order_is_the_event_the_gateway_would_publish() -> None:
+    products = [{"productId": "prod-001", "price": "49.995", "available": 3}]
+    body = order_body(1, "abc", products, random.Random(1))
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    event = order_placed(body, at)
+    assert decode(encode(event)) == event  # valid on the wire: amount matches its lines
+    assert (event.order_id, event.correlation_id, event.occurred_at) == ("load-abc-1",) * 2 + (at,)
+    assert event.amount == Decimal("49.995")
