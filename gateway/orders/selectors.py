@@ -20,7 +20,13 @@ def order_get(*, order_id: str) -> OrderWithTimeline | None:
     order = Order.objects.filter(order_id=order_id).first()
     if order is None:
         return None
-    timeline = list(TimelineEntry.objects.filter(order_id=order_id).order_by("occurred_at", "id"))
+    # Ties in time (a late authorization and its refund share one) in log order: the same
+    # order after a replay rebuilt the table, whatever order the rows were inserted in.
+    timeline = list(
+        TimelineEntry.objects.filter(order_id=order_id).order_by(
+            "occurred_at", "topic", "partition", "offset"
+        )
+    )
     return OrderWithTimeline(order, timeline)
 
 
