@@ -13,6 +13,7 @@ from contracts import AnyEvent, OrderEvent, OrderPlaced, StockLevel, TopProducts
 from gateway.analytics.projection import project_snapshots
 from gateway.catalog.projection import project_stock
 from gateway.orders.domain import fingerprint, from_placed
+from gateway.orders.failure_notes import Note
 from gateway.orders.models import Order, TimelineEntry
 from gateway.orders.readmodel import OrderView, evolve
 
@@ -88,6 +89,31 @@ def project_batch(batch: list[Seen]) -> int:
             )
         TimelineEntry.objects.bulk_create([_entry(s, now) for s in events], ignore_conflicts=True)
     return len(changed) + len(new)
+
+
+def project_notes(notes: list[Note]) -> None:
+    """Store failure notes in their orders' timelines (idempotent: unique by id)."""
+    if not notes:
+        return
+    now = timezone.now()
+    TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(
+                event_id=n.event_id,
+                order_id=n.order_id,
+                event_type=n.event_type,
+                topic=n.topic,
+                partition=n.partition,
+                offset=n.offset,
+                occurred_at=n.occurred_at,
+                recorded_at=now,
+                causation_id="",
+                data=n.data,
+            )
+            for n in notes
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _view(order: Order) -> OrderView:

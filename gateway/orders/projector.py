@@ -28,7 +28,8 @@ from gateway.dashboard.publisher import Publisher
 from gateway.operations.domain import for_group
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
-from gateway.orders.projection import Seen, project_batch
+from gateway.orders.failure_notes import Note, dead_letter_note, retry_note
+from gateway.orders.projection import Seen, project_batch, project_notes
 
 log = logging.getLogger("gateway.projector")
 
@@ -37,7 +38,12 @@ GROUP = "projector"
 
 #: Every order event, the stock levels for the catalog, the analytics snapshots, and the
 #: dead letters.
-TOPICS = [t.name for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS, topics.DLQ)]
+TOPICS = [
+    t.name
+    for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS, topics.DLQ, *topics.RETRY_TIERS)
+]
+#: Their records are the original bytes of a failed message: noted, never projected.
+RETRY_TOPICS = frozenset(t.name for t in topics.RETRY_TIERS)
 
 
 async def run(
@@ -67,16 +73,37 @@ async def run(
             polled = await consumer.getmany(timeout_ms=500, max_records=1000)
             batch: list[Seen] = []
             poison: list[DeadLetter] = []
+            notes: list[Note] = []
             for records in polled.values():
                 for record in records:
+                    if record.topic in RETRY_TOPICS:
+                        note = retry_note(
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            record.key,
+                            header_list(record.headers),
+                            record.timestamp,
+                        )
+                        if note is not None:
+                            notes.append(note)
+                        continue
                     seen = _read(record, group, poison)
                     if seen is not None:
                         batch.append(seen)
+                        if isinstance(seen.event, DeadLetter):
+                            letter = dead_letter_note(
+                                seen.topic, seen.partition, seen.offset, seen.event
+                            )
+                            if letter is not None:
+                                notes.append(letter)
             if poison and not await _dead_letter(sender, poison, stop):
                 break  # stopped before the broker took them: do not commit past them
             if batch:
                 await sync_to_async(project_batch)(batch)
                 await sync_to_async(dead_letters_store)(batch)
+            if notes:
+                await sync_to_async(project_notes)(notes)
             if polled:
                 await consumer.commit()
             if batch:

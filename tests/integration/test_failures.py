@@ -331,6 +331,27 @@ def test_transient_failures_are_retried_on_schedule_then_dead_lettered_and_redri
         *(t.name for t in topics.RETRY_TIERS),
     ]
     assert letter.error_type == "streaming.faults.InjectedFault"
+    # The order's timeline shows every failed attempt and the dead letter.
+    notes = eventually(
+        lambda: (
+            (
+                t := [
+                    (e["type"], e["data"].get("group"))
+                    for e in order(platform, order_id)["timeline"]
+                    if e["type"] in ("retry.scheduled", "dlq.recorded")
+                ]
+            )
+            and len(t) >= 7
+            and t
+        ),
+        timeout=30,
+        what="the retries and the dead letter in the order's timeline",
+    )
+    assert sorted(notes) == sorted(
+        [("retry.scheduled", "payment")] * 3
+        + [("retry.scheduled", "inventory")] * 3
+        + [("dlq.recorded", "inventory")]
+    ), notes
     text = metrics(platform, "payment")
     assert (sample(text, "saga_retries_total", group="payment", tier="2") or 0) >= 1
     assert sample(text, "saga_consumer_lag", topic=topics.ORDERS.name) is not None

@@ -95,12 +95,14 @@
     body.replaceChildren();
     order.timeline.forEach(function (e) {
       const tr = document.createElement("tr");
-      const compensation = /refunded|released/.test(e.type) ? "compensation" : "";
-      tr.className = compensation;
+      const kind = /refunded|released/.test(e.type) ? "compensation"
+        : e.type === "retry.scheduled" ? "retry"
+        : e.type === "dlq.recorded" ? "dead-letter" : "";
+      tr.className = kind;
       tr.append(cell(e.type), cell(e.topic), cell(e.partition), cell(e.offset),
         cell(new Date(e.occurredAt).toISOString().slice(11, 23)),
         cell(e.hopLatencyMs === null ? "" : e.hopLatencyMs + " ms"),
-        cell((compensation ? "compensation · " : "") + JSON.stringify(e.data).slice(0, 120), "data"));
+        cell((kind ? kind + " · " : "") + JSON.stringify(e.data).slice(0, 120), "data"));
       body.append(tr);
     });
   }
