@@ -11,7 +11,9 @@ offsets per partition and never committed again.
 
 The watchdog looks at every assigned partition every few seconds. A partition is
 stalled when the message at its committed offset is neither acked nor in flight
-while later offsets are acked, and still so at the next look. It is then re-read
+while later offsets are acked, and still so at the next look; or when that gap stays
+the same for 30 s even though Faust counts one of its messages as in flight (a
+dropped message can stay in Faust's in-flight set). It is then re-read
 from its committed offset: the dropped messages are processed (every handler is
 idempotent, so re-reading what was already processed changes nothing), and commits
 resume. Each heal is logged with the hole it fills.
@@ -24,7 +26,8 @@ project pins.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import faust
@@ -50,28 +53,56 @@ class Snapshot:
     gaps: tuple[tuple[int, int], ...] = ()
 
     @property
-    def hole(self) -> tuple[int, int] | None:
-        """The offsets ``[committed, first acked)`` nobody is processing, if any."""
+    def gap(self) -> tuple[int, int] | None:
+        """The offsets ``[committed, first acked)`` not acked while later ones are."""
         if self.committed is None or not self.acked:
             return None
         first = min(self.acked)
         if first <= self.committed:
             return None
-        if any(offset < first for offset in self.in_flight):
-            return None
         if any(start <= self.committed < end for start, end in self.gaps):
             return None
         return self.committed, first
 
+    @property
+    def hole(self) -> tuple[int, int] | None:
+        """The gap, when no message in it is being processed."""
+        gap = self.gap
+        if gap is None or any(offset < gap[1] for offset in self.in_flight):
+            return None
+        return gap
 
-def stalled(before: Mapping[TP, Snapshot], now: Mapping[TP, Snapshot]) -> dict[TP, tuple[int, int]]:
-    """Partitions with the same hole at two consecutive looks: ``{tp: (start, end)}``."""
+
+#: Looks a gap may last, with a message of it "in flight", before it counts as stalled
+#: anyway: Faust can keep a dropped message in its in-flight set. Longer than any
+#: legitimate wait (a retry tier's 16 s plus jitter) at ``INTERVAL_S`` apart.
+IN_FLIGHT_LOOKS = 6
+
+
+def stalled(
+    history: Sequence[Mapping[TP, Snapshot]], now: Mapping[TP, Snapshot]
+) -> dict[TP, tuple[int, int]]:
+    """Partitions that stopped committing: ``{tp: (start, end)}``.
+
+    ``history`` holds the earlier looks, oldest first. A hole (a gap nobody processes)
+    seen at the last look and now is stalled; so is a gap that stayed the same over the
+    last ``IN_FLIGHT_LOOKS`` looks and now, whatever Faust says is in flight.
+    """
     found: dict[TP, tuple[int, int]] = {}
     for tp, snapshot in now.items():
         hole = snapshot.hole
-        earlier = before.get(tp)
+        earlier = history[-1].get(tp) if history else None
         if hole is not None and earlier is not None and earlier.hole == hole:
             found[tp] = hole
+            continue
+        gap = snapshot.gap
+        looks = [h.get(tp) for h in history[-IN_FLIGHT_LOOKS:]]
+        if (
+            gap is not None
+            and len(looks) == IN_FLIGHT_LOOKS
+            and all(look is not None and look.gap == gap for look in looks)
+        ):
+            found[tp] = gap
     return found
 
 
@@ -104,16 +135,15 @@ def _ranges(tree: Iterable[object]) -> Iterable[tuple[int, int]]:
 
 def install(app: faust.App, interval: float = INTERVAL_S) -> None:
     """Watch ``app``'s partitions and re-read any that stall (see the module doc)."""
-    previous: dict[TP, Snapshot] = {}
+    history: deque[dict[TP, Snapshot]] = deque(maxlen=IN_FLIGHT_LOOKS)
 
     async def watch() -> None:
-        nonlocal previous
         recovery = getattr(app.tables, "recovery", None)
         if app.rebalancing or recovery is None or not recovery.completed.is_set():
-            previous = {}
+            history.clear()
             return
         current = snapshot(app)
-        for tp, (start, end) in sorted(stalled(previous, current).items()):
+        for tp, (start, end) in sorted(stalled(list(history), current).items()):
             log.warning(
                 "%s: commits of %s[%d] stopped at offset %d: offsets %d..%d were never "
                 "processed (Faust recovery race); re-reading from %d",
@@ -127,6 +157,21 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
             )
             await app.consumer.seek(tp, start)
             current.pop(tp, None)
-        previous = current
+            for look in history:
+                look.pop(tp, None)
+        if history:
+            for tp, seen in current.items():
+                gap, before = seen.gap, history[-1].get(tp)
+                held = before is not None and before.gap == gap and before.hole is None
+                if gap is not None and seen.hole is None and held:
+                    log.info(
+                        "%s: commits of %s[%d] wait at offset %d (in flight: %s)",
+                        app.conf.id,
+                        tp.topic,
+                        tp.partition,
+                        gap[0],
+                        sorted(o for o in seen.in_flight if o < gap[1])[:5],
+                    )
+        history.append(current)
 
     app.timer(interval, name="commit_watchdog")(watch)

@@ -2,7 +2,7 @@
 
 from faust.types import TP
 
-from streaming.commit_watchdog import Snapshot, stalled
+from streaming.commit_watchdog import IN_FLIGHT_LOOKS, Snapshot, stalled
 
 ORDERS = TP("orders.v1", 0)
 
@@ -23,6 +23,13 @@ def test_only_a_hole_seen_twice_is_stalled() -> None:
     first = {ORDERS: Snapshot(committed=13, acked=(31, 32), in_flight=())}
     same = {ORDERS: Snapshot(committed=13, acked=(31, 32, 33), in_flight=())}
     moved = {ORDERS: Snapshot(committed=33, acked=(40,), in_flight=())}
-    assert stalled({}, first) == {}
-    assert stalled(first, same) == {ORDERS: (13, 31)}
-    assert stalled(same, moved) == {}
+    assert stalled([], first) == {}
+    assert stalled([first], same) == {ORDERS: (13, 31)}
+    assert stalled([same], moved) == {}
+
+
+def test_a_gap_held_in_flight_too_long_is_stalled_too() -> None:
+    held = {ORDERS: Snapshot(committed=13, acked=(31, 32), in_flight=(13,))}
+    assert held[ORDERS].hole is None and held[ORDERS].gap == (13, 31)
+    assert stalled([held] * (IN_FLIGHT_LOOKS - 1), held) == {}  # a retry may wait that long
+    assert stalled([held] * IN_FLIGHT_LOOKS, held) == {ORDERS: (13, 31)}

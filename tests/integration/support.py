@@ -135,6 +135,22 @@ def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     return sum(partition_lags(bootstrap, group, topics).values())
 
 
+def caught_up(bootstrap: str, group: str, topics: list[str], timeout: float) -> None:
+    """Wait until ``group`` has committed everything on ``topics``; on failure, name the
+    partitions it is behind on and by how much."""
+    behind: dict[str, int] = {}
+
+    def idle() -> bool:
+        behind.clear()
+        behind.update(partition_lags(bootstrap, group, topics))
+        return not behind
+
+    try:
+        eventually(idle, timeout=timeout, what=f"the {group} group to catch up", interval=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; still behind on {behind}") from None
+
+
 def partition_lags(bootstrap: str, group: str, topics: list[str]) -> dict[str, int]:
     """``group``'s lag on each partition of ``topics`` that it has not caught up on,
     as ``{"topic[partition]": lag}``: what a failure message should show."""

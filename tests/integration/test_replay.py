@@ -20,7 +20,7 @@ from sagactl.control import ControlServer
 from sagactl.platform import ROOT, Platform
 from tests.integration.conftest import start_platform
 from tests.integration.ledger import collect
-from tests.integration.support import eventually, http, partition_lags
+from tests.integration.support import caught_up, eventually, http
 
 pytestmark = pytest.mark.integration
 
@@ -74,13 +74,7 @@ def picture(platform: Platform, order_ids: list[str]) -> dict[str, Any]:
 
 
 def idle(platform: Platform, group: str, topics: list[str]) -> None:
-    bootstrap = platform.env["KAFKA_BOOTSTRAP_SERVERS"]
-    eventually(
-        lambda: not partition_lags(bootstrap, group, topics),
-        timeout=120,
-        what=f"the {group} group to catch up",
-        interval=0.5,
-    )
+    caught_up(platform.env["KAFKA_BOOTSTRAP_SERVERS"], group, topics, timeout=120)
 
 
 def test_replaying_notification_and_projector_rebuilds_the_same_read_model(

@@ -20,10 +20,10 @@ from sagactl.platform import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.ledger import collect
 from tests.integration.support import (
+    caught_up,
     eventually,
     group_lag,
     http,
-    partition_lags,
     reset_group,
 )
 
@@ -106,20 +106,8 @@ def all_orders(platform: Platform) -> dict[str, dict[str, Any]]:
     return orders
 
 
-def caught_up(platform: Platform, group: str, topics: list[str], timeout: float) -> None:
-    """Wait until ``group`` has committed everything on ``topics``; on failure, name the
-    partitions it is behind on."""
-    behind: dict[str, int] = {}
-
-    def idle() -> bool:
-        behind.clear()
-        behind.update(partition_lags(bootstrap(platform), group, topics))
-        return not behind
-
-    try:
-        eventually(idle, timeout=timeout, what=f"the {group} group to catch up", interval=0.5)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; still behind on {behind}") from None
+def caught_up_on(platform: Platform, group: str, topics: list[str], timeout: float) -> None:
+    caught_up(bootstrap(platform), group, topics, timeout)
 
 
 def worker_names(platform: Platform, service: str) -> list[str]:
@@ -327,7 +315,7 @@ def test_replaying_participants_inputs_changes_nothing(saga_platform: Platform) 
         ("saga", ["orders.v1", "payments.v1", "inventory.v1"]),
         ("projector", ["orders.v1", "payments.v1", "inventory.v1", "orders.outcome.v1"]),
     ):
-        caught_up(platform, group, inputs, timeout=120)
+        caught_up_on(platform, group, inputs, timeout=120)
     before_ids = collect(bootstrap(platform)).event_ids
     before = all_orders(platform)
 
@@ -342,7 +330,7 @@ def test_replaying_participants_inputs_changes_nothing(saga_platform: Platform) 
             platform.supervisor.start(name)
         for name in names:
             platform.wait_ready(name)
-        caught_up(platform, service, topics, timeout=180)
+        caught_up_on(platform, service, topics, timeout=180)
 
     after_ids = collect(bootstrap(platform)).event_ids
     # Only this platform's orders: the shared topics also hold other tests' orders, which
