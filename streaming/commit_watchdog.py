@@ -11,9 +11,10 @@ offsets per partition and never committed again.
 
 The watchdog looks at every assigned partition every few seconds. A partition is
 stalled when the message at its committed offset is neither acked nor in flight
-while later offsets are acked, and still so at the next look; or when that gap stays
-the same for 30 s even though Faust counts one of its messages as in flight (a
-dropped message can stay in Faust's in-flight set). It is then re-read
+while later offsets are acked (or, with nothing acked, while the whole partition has
+been read: the dropped messages were its last), and still so at the next look; or
+when that gap stays the same for 30 s even though Faust counts one of its messages as
+in flight (a dropped message can stay in Faust's in-flight set). It is then re-read
 from its committed offset: the dropped messages are processed (every handler is
 idempotent, so re-reading what was already processed changes nothing), and commits
 resume. Each heal is logged with the hole it fills.
@@ -51,12 +52,22 @@ class Snapshot:
     in_flight: tuple[int, ...]
     #: Offsets known not to exist (compaction): (start, end) half-open ranges.
     gaps: tuple[tuple[int, int], ...] = ()
+    #: The offset of the last message read, None before any.
+    read: int | None = None
+    #: The partition's end (the offset the next message will get), None if unknown.
+    highwater: int | None = None
 
     @property
     def gap(self) -> tuple[int, int] | None:
-        """The offsets ``[committed, first acked)`` not acked while later ones are."""
-        if self.committed is None or not self.acked:
+        """The offsets ``[committed, end)`` read but not acked: ``end`` is the first acked
+        offset, or, with nothing acked, the partition's end once all of it was read."""
+        if self.committed is None:
             return None
+        if not self.acked:
+            read, end = self.read, self.highwater
+            if read is None or end is None or read + 1 < end or self.committed >= end:
+                return None
+            return self.committed, end
         first = min(self.acked)
         if first <= self.committed:
             return None
@@ -111,6 +122,7 @@ def snapshot(app: faust.App) -> dict[TP, Snapshot]:
     consumer = app.consumer
     committed = getattr(consumer, "_committed_offset", {})
     acked = getattr(consumer, "_acked", {})
+    read = getattr(consumer, "_read_offset", {})
     gaps = getattr(consumer, "_gap", {})
     in_flight: dict[TP, list[int]] = {}
     for message in list(getattr(consumer, "_unacked_messages", ())):
@@ -124,8 +136,18 @@ def snapshot(app: faust.App) -> dict[TP, Snapshot]:
             acked=tuple(acked.get(tp) or ()),
             in_flight=tuple(in_flight.get(tp, ())),
             gaps=tuple(_ranges(gaps.get(tp) or ())),
+            read=read.get(tp),
+            highwater=_highwater(consumer, tp),
         )
     return found
+
+
+def _highwater(consumer: object, tp: TP) -> int | None:
+    try:
+        value = consumer.highwater(tp)  # type: ignore[attr-defined]
+    except Exception:  # not fetched yet
+        return None
+    return int(value) if value is not None and value >= 0 else None
 
 
 def _ranges(tree: Iterable[object]) -> Iterable[tuple[int, int]]:

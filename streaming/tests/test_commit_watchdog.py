@@ -33,3 +33,14 @@ def test_a_gap_held_in_flight_too_long_is_stalled_too() -> None:
     assert held[ORDERS].hole is None and held[ORDERS].gap == (13, 31)
     assert stalled([held] * (IN_FLIGHT_LOOKS - 1), held) == {}  # a retry may wait that long
     assert stalled([held] * IN_FLIGHT_LOOKS, held) == {ORDERS: (13, 31)}
+
+
+def test_a_hole_at_the_end_of_a_fully_read_partition() -> None:
+    # The last messages were dropped: nothing acked, nothing in flight, all read.
+    tail = Snapshot(committed=300, acked=(), in_flight=(), read=340, highwater=341)
+    assert tail.hole == (300, 341)
+    assert stalled([{ORDERS: tail}], {ORDERS: tail}) == {ORDERS: (300, 341)}
+    # Still reading, all committed, or still in flight: no hole.
+    assert Snapshot(committed=300, acked=(), in_flight=(), read=320, highwater=341).hole is None
+    assert Snapshot(committed=341, acked=(), in_flight=(), read=340, highwater=341).hole is None
+    assert Snapshot(committed=300, acked=(), in_flight=(300,), read=340, highwater=341).hole is None

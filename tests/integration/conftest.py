@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from sagactl.control import ControlServer
 from sagactl.platform import Platform, PlatformOptions
 from tests.integration.support import fresh_database
 
@@ -41,6 +44,22 @@ def start_platform(
     )
     platform.start()
     return platform
+
+
+@contextlib.contextmanager
+def controlled_platform(
+    env: dict[str, str], tmp: Path, services: list[str], *, redis_db: int
+) -> Iterator[tuple[Platform, Path]]:
+    """``start_platform`` with a control socket, as `sagactl run` has one: the real
+    command line (`sagactl scale`, `replay --stop-local`) can drive it."""
+    platform = start_platform(env, tmp, services, redis_db=redis_db)
+    with tempfile.TemporaryDirectory(prefix="ctl") as folder:
+        sock = Path(folder) / "control.sock"
+        try:
+            with ControlServer(platform, sock):
+                yield platform, sock
+        finally:
+            platform.stop()
 
 
 @pytest.fixture(scope="module")

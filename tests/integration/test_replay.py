@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from sagactl.control import ControlServer
 from sagactl.platform import ROOT, Platform
-from tests.integration.conftest import start_platform
+from tests.integration.conftest import controlled_platform
 from tests.integration.ledger import collect
 from tests.integration.support import caught_up, eventually, http
 
@@ -32,14 +30,9 @@ PROJECTED = ["orders.v1", "payments.v1", "inventory.v1", "orders.outcome.v1", "n
 def running(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Platform, Path]]:
-    platform = start_platform(stack_env, tmp_path_factory.mktemp("replay"), SERVICES, redis_db=9)
-    with tempfile.TemporaryDirectory(prefix="ctl") as folder:
-        sock = Path(folder) / "control.sock"
-        try:
-            with ControlServer(platform, sock):
-                yield platform, sock
-        finally:
-            platform.stop()
+    tmp = tmp_path_factory.mktemp("replay")
+    with controlled_platform(stack_env, tmp, SERVICES, redis_db=9) as running:
+        yield running
 
 
 def sagactl(platform: Platform, sock: Path, *args: str) -> str:

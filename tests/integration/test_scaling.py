@@ -5,7 +5,6 @@ follows, every order ends, and nobody is charged twice."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from sagactl.cli import main as sagactl
-from sagactl.control import ControlServer
 from sagactl.platform import Platform
 from streaming.offsets import GroupState, describe_group
-from tests.integration.conftest import start_platform
+from tests.integration.conftest import controlled_platform
 from tests.integration.ledger import collect
 from tests.integration.support import eventually, http
 
@@ -32,14 +30,9 @@ RATE = 10.0  # orders per second, all along
 def running(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Platform, Path]]:
-    platform = start_platform(stack_env, tmp_path_factory.mktemp("scaling"), SERVICES, redis_db=8)
-    with tempfile.TemporaryDirectory(prefix="ctl") as folder:
-        sock = Path(folder) / "control.sock"
-        try:
-            with ControlServer(platform, sock):
-                yield platform, sock
-        finally:
-            platform.stop()
+    tmp = tmp_path_factory.mktemp("scaling")
+    with controlled_platform(stack_env, tmp, SERVICES, redis_db=8) as running:
+        yield running
 
 
 def payment_group(platform: Platform) -> GroupState:
