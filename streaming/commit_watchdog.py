@@ -58,6 +58,17 @@ class Snapshot:
     highwater: int | None = None
 
     @property
+    def idle_behind(self) -> tuple[int, int] | None:
+        """``[committed, end)`` when messages wait after the committed offset while none
+        is acked or in flight: the consumer is not delivering them."""
+        end = self.highwater
+        if self.committed is None or end is None or self.committed >= end:
+            return None
+        if self.acked or self.in_flight:
+            return None
+        return self.committed, end
+
+    @property
     def gap(self) -> tuple[int, int] | None:
         """The offsets ``[committed, end)`` read but not acked: ``end`` is the first acked
         offset, or, with nothing acked, the partition's end once all of it was read."""
@@ -84,6 +95,9 @@ class Snapshot:
         return gap
 
 
+#: Looks (now included) a partition may sit idle behind its end before it is re-read.
+IDLE_LOOKS = 3
+
 #: Looks a gap may last, with a message of it "in flight", before it counts as stalled
 #: anyway: Faust can keep a dropped message in its in-flight set. Longer than any
 #: legitimate wait (a retry tier's 16 s plus jitter) at ``INTERVAL_S`` apart.
@@ -105,6 +119,15 @@ def stalled(
         earlier = history[-1].get(tp) if history else None
         if hole is not None and earlier is not None and earlier.hole == hole:
             found[tp] = hole
+            continue
+        idle = snapshot.idle_behind
+        recent = [h.get(tp) for h in history[-(IDLE_LOOKS - 1) :]]
+        if (
+            idle is not None
+            and len(recent) == IDLE_LOOKS - 1
+            and all(look is not None and look.idle_behind == idle for look in recent)
+        ):
+            found[tp] = idle
             continue
         gap = snapshot.gap
         looks = [h.get(tp) for h in history[-IN_FLIGHT_LOOKS:]]
@@ -177,10 +200,31 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
                 end - 1,
                 start,
             )
+            if tp not in app.consumer._active_partitions:  # type: ignore[attr-defined]
+                log.warning("%s: %s[%d] was paused; resuming it", app.conf.id, *tp)
+                app.consumer.resume_partitions({tp})
             await app.consumer.seek(tp, start)
             current.pop(tp, None)
             for look in history:
                 look.pop(tp, None)
+        if len(history) >= 2:
+            for tp, seen in current.items():
+                olds = [h.get(tp) for h in list(history)[-2:]]
+                behind = seen.highwater is not None and (seen.committed or 0) < seen.highwater
+                if behind and all(o is not None and o.committed == seen.committed for o in olds):
+                    log.info(
+                        "%s: commits of %s[%d] stay at %s (end %s, read %s, acked %s, "
+                        "in flight %s, active %s)",
+                        app.conf.id,
+                        tp.topic,
+                        tp.partition,
+                        seen.committed,
+                        seen.highwater,
+                        seen.read,
+                        f"{min(seen.acked)}..{max(seen.acked)}" if seen.acked else "none",
+                        sorted(seen.in_flight)[:5],
+                        tp in app.consumer._active_partitions,  # type: ignore[attr-defined]
+                    )
         if history:
             for tp, seen in current.items():
                 gap, before = seen.gap, history[-1].get(tp)

@@ -44,3 +44,13 @@ def test_a_hole_at_the_end_of_a_fully_read_partition() -> None:
     assert Snapshot(committed=300, acked=(), in_flight=(), read=320, highwater=341).hole is None
     assert Snapshot(committed=341, acked=(), in_flight=(), read=340, highwater=341).hole is None
     assert Snapshot(committed=300, acked=(), in_flight=(300,), read=340, highwater=341).hole is None
+
+
+def test_a_partition_idle_behind_its_end_for_three_looks_is_stalled() -> None:
+    # Seen in CI after a replay: committed 152, end 177, nothing read, acked or in flight.
+    idle = {ORDERS: Snapshot(committed=152, acked=(), in_flight=(), read=0, highwater=177)}
+    assert idle[ORDERS].idle_behind == (152, 177)
+    assert stalled([idle], idle) == {}
+    assert stalled([idle, idle], idle) == {ORDERS: (152, 177)}
+    busy = {ORDERS: Snapshot(committed=152, acked=(152,), in_flight=(), read=160, highwater=177)}
+    assert stalled([busy, busy], busy) == {}
