@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import faust
 from faust.types import TP
 
+from contracts.topics import RETRY_TIERS
+
 log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the partitions.
@@ -95,6 +97,8 @@ class Snapshot:
         return gap
 
 
+_RETRY_TOPICS = frozenset(spec.name for spec in RETRY_TIERS)
+
 #: Looks (now included) a partition may sit idle behind its end before it is re-read.
 IDLE_LOOKS = 3
 
@@ -120,7 +124,8 @@ def stalled(
         if hole is not None and earlier is not None and earlier.hole == hole:
             found[tp] = hole
             continue
-        idle = snapshot.idle_behind
+        # A retry tier's agent waits on a record until it is due, by design: not idle.
+        idle = None if tp.topic in _RETRY_TOPICS else snapshot.idle_behind
         recent = [h.get(tp) for h in history[-(IDLE_LOOKS - 1) :]]
         if (
             idle is not None

@@ -54,3 +54,9 @@ def test_a_partition_idle_behind_its_end_for_three_looks_is_stalled() -> None:
     assert stalled([idle, idle], idle) == {ORDERS: (152, 177)}
     busy = {ORDERS: Snapshot(committed=152, acked=(152,), in_flight=(), read=160, highwater=177)}
     assert stalled([busy, busy], busy) == {}
+
+
+def test_a_retry_tier_waiting_on_its_head_is_not_idle() -> None:
+    tier = TP("orders.retry.16s.v1", 0)
+    waiting = {tier: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62)}
+    assert stalled([waiting, waiting], waiting) == {}
