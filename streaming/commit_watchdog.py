@@ -183,6 +183,20 @@ def _ranges(tree: Iterable[object]) -> Iterable[tuple[int, int]]:
         yield int(interval.begin), int(interval.end)  # type: ignore[attr-defined]
 
 
+def _stays_behind(history: Sequence[Mapping[TP, Snapshot]], tp: TP, seen: Snapshot) -> bool:
+    """True once per stall: the partition is behind its end and its committed offset has
+    now been the same for ``IDLE_LOOKS`` looks, but was not one look earlier."""
+    if seen.highwater is None or (seen.committed or 0) >= seen.highwater:
+        return False
+    looks = [h.get(tp) for h in history[-IDLE_LOOKS:]]
+    same = [look is not None and look.committed == seen.committed for look in looks]
+    return (
+        len(same) >= IDLE_LOOKS - 1
+        and all(same[-(IDLE_LOOKS - 1) :])
+        and not (len(same) == IDLE_LOOKS and same[0])
+    )
+
+
 def install(app: faust.App, interval: float = INTERVAL_S) -> None:
     """Watch ``app``'s partitions and re-read any that stall (see the module doc)."""
     history: deque[dict[TP, Snapshot]] = deque(maxlen=IN_FLIGHT_LOOKS)
@@ -212,37 +226,21 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
             current.pop(tp, None)
             for look in history:
                 look.pop(tp, None)
-        if len(history) >= 2:
-            for tp, seen in current.items():
-                olds = [h.get(tp) for h in list(history)[-2:]]
-                behind = seen.highwater is not None and (seen.committed or 0) < seen.highwater
-                if behind and all(o is not None and o.committed == seen.committed for o in olds):
-                    log.info(
-                        "%s: commits of %s[%d] stay at %s (end %s, read %s, acked %s, "
-                        "in flight %s, active %s)",
-                        app.conf.id,
-                        tp.topic,
-                        tp.partition,
-                        seen.committed,
-                        seen.highwater,
-                        seen.read,
-                        f"{min(seen.acked)}..{max(seen.acked)}" if seen.acked else "none",
-                        sorted(seen.in_flight)[:5],
-                        tp in app.consumer._active_partitions,  # type: ignore[attr-defined]
-                    )
-        if history:
-            for tp, seen in current.items():
-                gap, before = seen.gap, history[-1].get(tp)
-                held = before is not None and before.gap == gap and before.hole is None
-                if gap is not None and seen.hole is None and held:
-                    log.info(
-                        "%s: commits of %s[%d] wait at offset %d (in flight: %s)",
-                        app.conf.id,
-                        tp.topic,
-                        tp.partition,
-                        gap[0],
-                        sorted(o for o in seen.in_flight if o < gap[1])[:5],
-                    )
+        for tp, seen in current.items():
+            if _stays_behind(list(history), tp, seen):
+                log.info(
+                    "%s: commits of %s[%d] stay at %s (end %s, read %s, acked %s, "
+                    "in flight %s, active %s)",
+                    app.conf.id,
+                    tp.topic,
+                    tp.partition,
+                    seen.committed,
+                    seen.highwater,
+                    seen.read,
+                    f"{min(seen.acked)}..{max(seen.acked)}" if seen.acked else "none",
+                    sorted(seen.in_flight)[:5],
+                    tp in app.consumer._active_partitions,  # type: ignore[attr-defined]
+                )
         history.append(current)
 
     app.timer(interval, name="commit_watchdog")(watch)

@@ -2,7 +2,7 @@
 
 from faust.types import TP
 
-from streaming.commit_watchdog import IN_FLIGHT_LOOKS, Snapshot, stalled
+from streaming.commit_watchdog import IN_FLIGHT_LOOKS, Snapshot, _stays_behind, stalled
 
 ORDERS = TP("orders.v1", 0)
 
@@ -60,3 +60,13 @@ def test_a_retry_tier_waiting_on_its_head_is_not_idle() -> None:
     tier = TP("orders.retry.16s.v1", 0)
     waiting = {tier: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62)}
     assert stalled([waiting, waiting], waiting) == {}
+
+
+def test_a_partition_that_stays_behind_is_reported_once() -> None:
+    behind = {ORDERS: Snapshot(committed=5, acked=(), in_flight=(9,), read=9, highwater=20)}
+    moving = {ORDERS: Snapshot(committed=3, acked=(4,), in_flight=(), read=9, highwater=20)}
+    assert not _stays_behind([moving], ORDERS, behind[ORDERS])
+    assert _stays_behind([moving, behind, behind], ORDERS, behind[ORDERS])
+    assert not _stays_behind([behind, behind, behind], ORDERS, behind[ORDERS])  # said already
+    done = Snapshot(committed=20, acked=(), in_flight=(), read=19, highwater=20)
+    assert not _stays_behind([{ORDERS: done}] * 3, ORDERS, done)
