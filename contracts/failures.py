@@ -220,7 +220,7 @@ def dead_letter(
     return DeadLetter(
         event_id=uuid.uuid5(_DLQ_NS, f"{origin}/{len(state.history)}"),
         occurred_at=at,
-        correlation_id=_correlation(key),
+        correlation_id=key_order_id(key) or "dead-letter",
         original_topic=state.origin_topic,
         partition=state.origin_partition,
         offset=state.origin_offset,
@@ -271,12 +271,13 @@ def _stack(exc: BaseException) -> str:
     return stack[-_STACK_MAX:]
 
 
-def _correlation(key: bytes | None) -> str:
+def key_order_id(key: bytes | None) -> str | None:
+    """The order id a record's key names (keys are order ids), or None for any other key."""
     try:
         text = (key or b"").decode()
     except UnicodeDecodeError:
-        return "dead-letter"
-    return text if _IDENT.match(text) else "dead-letter"
+        return None
+    return text if _IDENT.match(text) else None
 
 
 # -- failure injection -------------------------------------------------------------

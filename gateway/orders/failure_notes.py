@@ -8,17 +8,15 @@ Pure: built from what the projector read, stored by ``projection.project_notes``
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts import DeadLetter
-from contracts.failures import Headers, RetryState
+from contracts.failures import Headers, RetryState, key_order_id
 
 _NOTE_NS = uuid.UUID("5b8e8a4e-61d4-4b8f-9a65-3f5f0f5a2c17")
-_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def retry_note(
 ) -> Note | None:
     """The note of a retry record, or None when it has no retry headers or no order key."""
     state = RetryState.from_headers(headers)
-    order_id = _order_id(key)
+    order_id = key_order_id(key)
     if state is None or order_id is None:
         return None
     last = state.history[-1] if state.history else None
@@ -66,7 +64,7 @@ def retry_note(
 
 def dead_letter_note(topic: str, partition: int, offset: int, letter: DeadLetter) -> Note | None:
     """The note of a dead letter about an order, or None when its key is no order id."""
-    order_id = _order_id(letter.key)
+    order_id = key_order_id(letter.key)
     if order_id is None:
         return None
     return Note(
@@ -85,11 +83,3 @@ def dead_letter_note(topic: str, partition: int, offset: int, letter: DeadLetter
             "origin": f"{letter.original_topic}[{letter.partition}]@{letter.offset}",
         },
     )
-
-
-def _order_id(key: bytes | None) -> str | None:
-    try:
-        text = (key or b"").decode()
-    except UnicodeDecodeError:
-        return None
-    return text if _ORDER_ID.match(text) else None
