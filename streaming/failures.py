@@ -45,7 +45,7 @@ from contracts.failures import (
     dead_letter_headers,
     header_list,
 )
-from streaming import faults, metrics_http
+from streaming import commit_watchdog, faults, metrics_http
 from streaming.retrying import RetryPolicy, now_utc
 from streaming.topics import bind
 
@@ -266,17 +266,10 @@ class FailureHandling:
         await faults.follow(self.injector, load_env().redis_url, self.default_faults)
 
     def _lags(self) -> Iterable[tuple[Mapping[str, str], float]]:
-        consumer = self.app.consumer
-        committed: Mapping[object, int | None] = getattr(consumer, "_committed_offset", {})
-        for tp in sorted(consumer.assignment()):
-            if tp.topic.endswith("-changelog"):
-                continue
-            try:
-                high = consumer.highwater(tp)
-            except Exception:  # not fetched yet
-                continue
-            done = committed.get(tp) or 0
-            yield {"topic": tp.topic, "partition": str(tp.partition)}, max(0, (high or 0) - done)
+        for tp, seen in sorted(commit_watchdog.snapshot(self.app).items()):
+            if seen.highwater is not None:
+                lag = max(0, seen.highwater - (seen.committed or 0))
+                yield {"topic": tp.topic, "partition": str(tp.partition)}, lag
 
 
 def _resident_memory() -> Iterable[tuple[Mapping[str, str], float]]:
