@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.types import AgentT
 
 from contracts import TOPIC_OF, Event, OrderCancelled, OrderCompleted, OrderPlaced, topics
-from inventory.domain import Consumed, reactions, stock_level
+from inventory.domain import Consumed, reactions, stale, stock_level, too_old
 from inventory.settings import InventorySettings
 from inventory.store import RedisStore, Store
 from streaming import EventGuard, Outcome, Publish, bind, contained, publisher
@@ -72,7 +73,7 @@ def install(
     each order event is applied to the store in one atomic step, then the step's
     reactions go to ``inventory.v1`` and the new level of each product the order holds
     to ``inventory.stock.v1`` (``settings.stock_topic``). A redelivered event re-emits
-    the identical events.
+    the identical events. A stale event (``domain.stale``) is ignored.
     ``store`` and ``publish`` replace Redis and the producers in tests.
     """
     source = bind(app, topics.ORDERS, topics.OUTCOMES)
@@ -80,6 +81,9 @@ def install(
     stock = redis_store(app, settings) if store is None else store
 
     async def on_order_event(event: Consumed) -> None:
+        now = datetime.now(UTC)
+        if too_old(event, now=now) and stale(await stock.order(event.order_id), event, now=now):
+            return  # ignored as stale: see inventory.domain
         applied = await stock.apply(event)
         for reaction in reactions(applied.record, event):
             await emit(reaction)

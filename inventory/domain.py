@@ -47,6 +47,19 @@ record, so every copy is byte-identical and consumers drop duplicates by ``event
 events emitted for an order do not depend on arrival order. A commit emits no order
 event (the contracts have none); the new ``StockLevel`` of each product the order
 holds (``touched``) is published after every step (``stock_level``).
+
+**Stale events** (``stale``): the same rule as payment's. An event older than
+``STALE_AFTER`` (10 min, payment's default ``Retention.settled``) whose order has no
+record here is ignored before it reaches the store: nothing is reserved, released or
+recorded, nothing is emitted. Payment ignores such an order too (it may have settled
+and forgotten it), so reserving it would hold units for an order that payment never
+answers; instead the saga cancels it as a timeout and both participants record the
+cancellation (how every participant treats a late order, and why it always ends
+CANCELLED with nothing reserved or charged: ``saga.domain``). An order that has a
+record is never stale here: records are kept for the topics' retention
+(``INVENTORY_ORDER_TTL``), so a redelivered or late copy still re-emits its events, and
+an ``OrderPlaced`` that arrives after its cancellation's tombstone is reserved and
+released at once as usual.
 """
 
 from __future__ import annotations
@@ -54,7 +67,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -97,6 +110,8 @@ HOLDING: frozenset[State] = frozenset({"reserved", "released", "committed"})
 TOMBSTONES: frozenset[State] = frozenset({"cancelled", "completed"})
 #: The largest quantity one ``StockLine`` or ``Shortage`` may carry (``contracts.Quantity``).
 MAX_UNITS = 10_000
+#: An event older than this, of an order without a record, is stale (module docstring).
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -374,6 +389,24 @@ def evolve(
     if isinstance(event, OrderCancelled):
         return on_cancelled(record, stock, event, at=at)
     return on_completed(record, stock, event, at=at)
+
+
+def stale(
+    record: OrderRecord | None,
+    event: Consumed,
+    *,
+    now: datetime,
+    horizon: timedelta = STALE_AFTER,
+) -> bool:
+    """Whether ``event`` is ignored: ``too_old``, and its order has no ``record`` (see
+    the module docstring). The worker checks it before ``evolve``."""
+    return record is None and too_old(event, now=now, horizon=horizon)
+
+
+def too_old(event: Consumed, *, now: datetime, horizon: timedelta = STALE_AFTER) -> bool:
+    """Whether ``event`` occurred more than ``horizon`` before ``now``: only then can it
+    be ``stale``, so only then does the worker need the order's record to tell."""
+    return event.occurred_at < now - horizon
 
 
 # -- what is emitted ---------------------------------------------------------------------

@@ -94,6 +94,10 @@ class Store(Protocol):
         """Apply one consumed event atomically (``domain.evolve``)."""
         ...
 
+    async def order(self, order_id: str) -> OrderRecord | None:
+        """The record of ``order_id``, or ``None`` if there is none."""
+        ...
+
 
 def check_prefix(prefix: str) -> str:
     """``prefix`` if it is inside inventory's namespace (``inventory:...``), else ValueError.

@@ -53,9 +53,17 @@ have been settled and forgotten, so it must not be decided again. Hence, for an
 - after it: nothing is emitted and nothing charged (the decision and any refund went
   out long ago). A new consumer group replaying old orders likewise charges nothing.
 
-The retention must exceed the saga's deadline (an order the saga still waits for is
-never stale). Clocks: times are timezone-aware; the gateway's, the saga's and
-payment's clocks are assumed to agree to well within the retention.
+An ``OrderPlaced`` first delivered that late (an outbox or broker outage longer than
+``Retention.settled``) is thus never charged: the saga times it out from when it saw it
+and the cancellation leaves a tombstone here, so a later copy of the order is
+authorized and refunded at once (net charge 0). Inventory applies the same rule; how
+the three services treat a late order is described once, in ``saga.domain``. An
+``OrderPlaced`` late by less than ``Retention.settled`` is decided as usual.
+
+Keep ``Retention.settled`` well above the saga's deadline, so that a delay of the order
+of the deadline is never taken for staleness. Clocks: times are timezone-aware; the
+gateway's, the saga's and payment's clocks are assumed to agree to well within the
+retention.
 """
 
 from __future__ import annotations

@@ -151,13 +151,13 @@ def install(
             return
         if not agenda.has(partition):
             agenda.rebuild(partition, _states(table))
-        steps = []
-        for key in agenda.due(partition, tick.occurred_at, str(tick.event_id)):
+        steps, at = [], domain.tick_time(tick, now())  # never ahead of the wall clock
+        for key in agenda.due(partition, at, str(tick.event_id)):
             stored = table.get(key)
             if stored is None:
                 agenda.note(key, None, partition)
             else:
-                step = domain.tick(domain.load_state(stored), tick, timing=timing)
+                step = domain.tick(domain.load_state(stored), tick, timing=timing, now=at)
                 steps.append((key, stored, step))
         await apply(steps, partition, flush_first=True)
 

@@ -37,9 +37,19 @@ Rules that keep it at least once and replay safe:
 - The outcome's ``event_id`` is ``outcome_id(order_id, cls)``, derived from the order
   id alone, so any re-decision of an order (after a crash, a replay) carries the same
   id whichever event happened to trigger it.
-- The deadline is ``OrderPlaced.occurred_at + Timing.deadline``. The clock is the
-  ``DeadlineTick``: a tick decides the orders of its own partition only (``partition``
-  recorded from the message that created the state).
+- The deadline counts from when the saga first saw the order's ``OrderPlaced`` (its
+  own clock, ``now``), or from the event's ``occurred_at`` if that is later (a gateway
+  clock ahead of the saga's): ``max(occurred_at, now) + Timing.deadline``. Never from
+  ``occurred_at`` alone: an outage upstream (the outbox relay, the broker, a backlog)
+  delays the ``OrderPlaced`` and so delays the outcome, but does not turn an accepted
+  order into a timeout. The deadline is how long the participants have to answer once
+  the order is flowing, not how old the order may be.
+- The clock is the ``DeadlineTick``: a tick decides the orders of its own partition
+  only (``partition`` recorded from the message that created the state), and is
+  honoured only up to the saga's own wall clock (``tick(..., now=)``): a tick dated in
+  the future counts as now, so it cannot cancel an order before its deadline has
+  really passed. (A tick carries no authenticated source, only the ticker's
+  ``correlation_id``; the clamp is what makes a forged tick harmless.)
 - An order whose ``OrderPlaced`` was not seen gets no deadline. Such a state comes from
   an answer that overtook its ``OrderPlaced`` (decided when both answers are in, like
   any other), or from a very late event of a saga already forgotten: timing that one
@@ -48,11 +58,35 @@ Rules that keep it at least once and replay safe:
 - Forgetting (the trade-off): a ``Decided`` marker is deleted ``Timing.retention``
   after the decision, or after the deadline if that is later, so the table and its
   changelog hold minutes of orders, not all of them. An event arriving after that is
-  not recognised. A stale ``OrderPlaced`` (older than ``deadline + retention``, when
-  its marker may be gone) therefore gets no deadline either, and a fresh one always
-  finds its marker. What remains possible: both answers arriving again after the
-  marker is gone re-decide the order from them, which repeats the original outcome
-  (same id) unless that outcome was a timeout.
+  not recognised. Both answers arriving again after the marker is gone re-decide the
+  order from them, which repeats the original outcome (same id) unless that outcome
+  was a timeout.
+
+Late orders (the rule every participant follows, kept here as its one home). The
+participants treat an event as *stale* when it is older than their staleness horizon
+(``payment.domain.Retention.settled`` and ``inventory.domain.STALE_AFTER``, 10 min by
+default) and they hold no record of its order: payment then charges nothing and
+inventory reserves nothing, both emit nothing. The saga still gives such an
+``OrderPlaced`` its deadline (counted from when it saw it), so an order first delivered
+that late is cancelled with reason ``timeout`` ("no answer from payment and inventory
+by the deadline") and never stays PENDING. The cancellation is then recorded by both
+participants as a tombstone, so if the ``OrderPlaced`` reaches one of them again it is
+reserved and released (inventory) or authorized and refunded (payment) at once: net
+charge 0, every reserved unit released. A participant that was not behind answers
+normally and compensates the cancellation as usual. An ``OrderPlaced`` that is late
+but within the horizon (an outage of seconds or minutes) is answered by both and
+decided by the answers, as if it had not been late.
+
+The price of that rule: an ``OrderPlaced`` seen again after its marker was forgotten (a
+copy republished more than ``deadline + retention`` after the first, or a saga group
+replaying from an offset older than its markers) gets a new deadline too. Inventory,
+which keeps its records for the topics' retention, answers it again with its original
+decision, but payment has forgotten the order and ignores it, so the saga times it
+out again. For an order that timed out the first time this repeats the outcome (same
+id); for one decided otherwise it is a second, contradicting outcome, which moves no
+money or stock (payment records a tombstone with nothing to refund; inventory keeps
+its first outcome) but is published. A copy that late cannot be told apart from a first
+delivery that late without a publish time stamped by the relay (not in the contract).
 
 Clocks: times are timezone-aware UTC; the gateway's, the participants' and the saga's
 clocks are assumed to agree to well within the retention.
@@ -99,7 +133,8 @@ class Timing:
     """How long an order may stay undecided, and how long a decision is remembered."""
 
     deadline: timedelta = timedelta(seconds=30)
-    """From ``OrderPlaced.occurred_at`` to the cancellation of an undecided order."""
+    """From when the saga first saw an order's ``OrderPlaced`` (or its ``occurred_at``,
+    if later) to the cancellation of the order if it is still undecided."""
     retention: timedelta = timedelta(minutes=10)
     """How long a ``Decided`` marker outlives the decision (or the deadline, if later)."""
 
@@ -119,8 +154,8 @@ class Pending(msgspec.Struct, frozen=True, kw_only=True, tag_field="state", tag=
 
     ``partition`` is where the state's first event was read: every later event of the
     order arrives there too (co-partitioning), and only that partition's ticks touch
-    it. ``since`` is when the saga first heard of the order. ``deadline`` is set from
-    a fresh ``OrderPlaced`` and is ``None`` without one (see the module docstring).
+    it. ``since`` is when the saga first heard of the order. ``deadline`` is set when
+    the ``OrderPlaced`` is seen and is ``None`` without one (see the module docstring).
     """
 
     order_id: str
@@ -182,8 +217,18 @@ def react(
     return Step(settle(pending, outcome, now=now, timing=timing), (outcome,))
 
 
-def tick(state: SagaState, clock: DeadlineTick, *, timing: Timing = DEFAULT_TIMING) -> Step:
-    """Let time pass for one order: ``clock.occurred_at`` is now.
+def tick(
+    state: SagaState,
+    clock: DeadlineTick,
+    *,
+    timing: Timing = DEFAULT_TIMING,
+    now: datetime | None = None,
+) -> Step:
+    """Let time pass for one order: ``tick_time(clock, now)`` is now.
+
+    ``now`` is the saga's own wall clock: the tick's ``occurred_at`` is honoured only up
+    to it, so a tick dated in the future (forged, or from a clock running ahead) acts
+    as a tick at ``now`` (``None``: the tick's time as is, for replays in tests).
 
     A tick only touches an order of its own partition (``clock.partition``); any other
     state is returned unchanged. For its partition it:
@@ -198,7 +243,7 @@ def tick(state: SagaState, clock: DeadlineTick, *, timing: Timing = DEFAULT_TIMI
     """
     if state.partition != clock.partition:
         return Step(state)
-    now = clock.occurred_at
+    now = tick_time(clock, now)
     if isinstance(state, Decided):
         if now >= state.forget_at:
             return Step(None)
@@ -228,18 +273,17 @@ def evolve(
 
     Only the first event of each kind is kept; a duplicate, or any other copy, leaves
     the state equal. A new state gets ``partition`` and ``since=now``. The first
-    ``OrderPlaced`` sets the deadline, ``occurred_at + timing.deadline``, unless it is
-    stale: ``now`` at or past ``occurred_at + deadline + retention``, when the saga may
-    have decided and forgotten the order already (then there is no deadline).
+    ``OrderPlaced`` sets the deadline, ``max(occurred_at, now) + timing.deadline``:
+    counted from when the saga sees the order, however late it was delivered (see
+    the module docstring).
     """
     if state is None:
         state = Pending(order_id=event.order_id, partition=partition, since=now)
     if isinstance(event, OrderPlaced):
         if state.placed is not None:
             return state
-        deadline = event.occurred_at + timing.deadline
-        fresh = now < deadline + timing.retention
-        return msgspec.structs.replace(state, placed=event, deadline=deadline if fresh else None)
+        deadline = max(event.occurred_at, now) + timing.deadline
+        return msgspec.structs.replace(state, placed=event, deadline=deadline)
     if isinstance(event, PaymentAuthorized | PaymentDeclined):
         return state if state.payment is not None else msgspec.structs.replace(state, payment=event)
     if state.inventory is not None:
@@ -284,13 +328,19 @@ def settle(
     It is forgotten ``retention`` after the decision or after the deadline, whichever
     is later; without a deadline, ``now + deadline`` stands in for it (the order was
     placed before ``now``). Either way the marker outlives
-    ``OrderPlaced.occurred_at + deadline + retention``, which is what lets ``evolve``
-    treat any older ``OrderPlaced`` as stale.
+    ``OrderPlaced.occurred_at + deadline + retention``: a copy of the ``OrderPlaced``
+    delivered within that time always finds it.
     """
     horizon = state.deadline if state.deadline is not None else now + timing.deadline
     return Decided(
         partition=state.partition, forget_at=max(now, horizon) + timing.retention, outcome=outcome
     )
+
+
+def tick_time(clock: DeadlineTick, now: datetime | None = None) -> datetime:
+    """The time ``clock`` stands for: its ``occurred_at``, but never later than ``now``
+    (the saga's wall clock; ``None``: no limit)."""
+    return clock.occurred_at if now is None else min(clock.occurred_at, now)
 
 
 def due_at(state: SagaState, timing: Timing = DEFAULT_TIMING) -> datetime:

@@ -43,8 +43,8 @@ class SagaSettings:
     """
 
     deadline_seconds: float = field(default_factory=lambda: _seconds("SAGA_DEADLINE_SECONDS", "30"))
-    """``SAGA_DEADLINE_SECONDS``: an order undecided this long after its ``OrderPlaced``
-    occurred is cancelled with reason ``timeout`` (30)."""
+    """``SAGA_DEADLINE_SECONDS``: an order undecided this long after the saga saw its
+    ``OrderPlaced`` is cancelled with reason ``timeout`` (30; see ``saga.domain``)."""
 
     tick_interval: float = field(default_factory=lambda: _seconds("SAGA_TICK_INTERVAL", "0.5"))
     """``SAGA_TICK_INTERVAL``: seconds between two deadline ticks of each partition (0.5).

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import faust
+import msgspec
 import pytest
 
 from config.env import PlatformSettings
@@ -188,6 +189,25 @@ async def test_bad_and_foreign_messages_are_contained(
     assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
     assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
     assert {e.order_id for e in sent.of(InventoryReserved)} == {"order-2"}  # type: ignore[attr-defined]
+
+
+async def test_a_stale_order_is_ignored_until_its_cancellation_is_recorded(
+    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+) -> None:
+    """700 s late: nothing reserved; once the saga's cancellation is recorded, a
+    redelivery of the order is reserved and released at once (inventory.domain)."""
+    fresh = placed()
+    order = msgspec.structs.replace(fresh, occurred_at=fresh.occurred_at - timedelta(seconds=700))
+    assert await put(agent, encode(order)) is Outcome.HANDLED
+    assert sent == [] and store.applied == 0
+    await put(agent, encode(cancelled(order)))
+    await put(agent, encode(order))
+    assert [type(e) for e in sent.of(InventoryReserved) + sent.of(InventoryReleased)] == [
+        InventoryReserved,
+        InventoryReleased,
+    ]
+    assert violations(await store.counters()) == []
+    assert all(c.reserved == 0 for c in (await store.counters()).values())
 
 
 async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: MemoryStore) -> None:

@@ -7,6 +7,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,10 @@ from contracts import (
 )
 from inventory.domain import (
     MAX_UNITS,
+    STALE_AFTER,
+    Consumed,
     Counters,
+    Emitted,
     Level,
     OrderRecord,
     decision,
@@ -43,10 +47,12 @@ from inventory.domain import (
     restocked,
     sell,
     shortages,
+    stale,
     stock_level,
     stock_lines,
     stocked,
     take,
+    too_old,
     touched,
     violations,
 )
@@ -429,6 +435,122 @@ def test_any_interleaving_of_many_orders_keeps_the_books_balanced(
         assert violations(current) == []
     held = sum(dict(r.lines).get("p-a", 0) for r in records.values() if r and r.state == "reserved")
     assert current["p-a"].reserved == held
+
+
+# -- stale events ---------------------------------------------------------------------------
+
+#: When the saga cancels (and inventory applies) the late orders below.
+NOW = AT + timedelta(hours=1)
+
+
+def late(delay: timedelta) -> OrderPlaced:
+    """``PLACED``, reaching inventory ``delay`` after it occurred (at ``NOW``)."""
+    return _at(NOW - delay)
+
+
+def _at(when: datetime) -> OrderPlaced:
+    return msgspec.structs.replace(PLACED, occurred_at=when)
+
+
+def timed_out(placed: OrderPlaced) -> OrderCancelled:
+    """The saga's cancellation of a late order: stamped when it decided, after ``NOW``."""
+    return reaction(
+        placed, OrderCancelled, user_id="user-1", reason="timeout", occurred_at=NOW + ms(30_000)
+    )
+
+
+def ms(n: int) -> timedelta:
+    return timedelta(milliseconds=n)
+
+
+def worker_fold(
+    events: list[Consumed], initial: dict[str, Counters], *, now: datetime
+) -> tuple[OrderRecord | None, dict[str, Counters], list[Emitted]]:
+    """What the worker does: drop stale events (``stale``), apply the rest (``evolve``)."""
+    record: OrderRecord | None = None
+    current = dict(initial)
+    emitted: list[Emitted] = []
+    for event in events:
+        if stale(record, event, now=now):
+            continue
+        record, current = evolve(record, current, event, at=now)
+        emitted += reactions(record, event)
+    return record, current, emitted
+
+
+@pytest.mark.parametrize(
+    ("delay", "expected"),
+    [
+        (timedelta(seconds=60), False),
+        (timedelta(minutes=5), False),
+        (STALE_AFTER, False),
+        (STALE_AFTER + ms(1), True),
+        (timedelta(seconds=700), True),
+        (timedelta(days=2), True),
+    ],
+)
+def test_an_event_older_than_the_horizon_without_a_record_is_stale(
+    delay: timedelta, expected: bool
+) -> None:
+    event = late(delay)
+    assert too_old(event, now=NOW) is expected
+    assert stale(None, event, now=NOW) is expected
+    assert stale(None, event, now=NOW, horizon=delay + ms(1)) is False
+
+
+def test_an_event_of_an_order_with_a_record_is_never_stale() -> None:
+    old = late(timedelta(days=2))
+    tombstone, _ = evolve(None, PLENTY, timed_out(old), at=NOW)
+    assert tombstone is not None
+    assert stale(tombstone, old, now=NOW) is False
+    reserved_, _ = evolve(None, PLENTY, PLACED, at=AT)
+    assert reserved_ is not None
+    assert stale(reserved_, _at(AT), now=AT + timedelta(days=1)) is False
+
+
+@pytest.mark.parametrize("delay", [timedelta(seconds=60), timedelta(minutes=5)])
+def test_an_order_delayed_within_the_horizon_is_reserved(delay: timedelta) -> None:
+    record, after, emitted = worker_fold([late(delay)], PLENTY, now=NOW)
+    assert record is not None and record.state == "reserved"
+    assert [type(e) for e in emitted] == [InventoryReserved]
+    assert after["p-a"].reserved == 2
+
+
+def test_a_700_s_late_order_reserves_nothing_and_its_cancellation_leaves_a_tombstone() -> None:
+    old = late(timedelta(seconds=700))
+    record, after, emitted = worker_fold([old], PLENTY, now=NOW)
+    assert (record, emitted) == (None, [])
+    assert after == PLENTY
+    record, after, emitted = worker_fold([old, timed_out(old)], PLENTY, now=NOW)
+    assert record is not None and record.state == "cancelled"
+    assert (after, emitted) == (PLENTY, [])
+
+
+@settings(max_examples=200)
+@given(
+    delay=st.integers(min_value=0, max_value=2 * 3600 * 1000),
+    copies=st.lists(st.integers(min_value=1, max_value=3), min_size=2, max_size=2),
+    order_seed=st.randoms(use_true_random=False),
+)
+def test_a_late_order_then_cancelled_never_leaks_stock(
+    delay: int, copies: list[int], order_seed
+) -> None:
+    """Any lateness, arrival order and redelivery: once the saga's cancellation is in,
+    nothing stays reserved and every unit ever reserved was released."""
+    old = late(ms(delay))
+    events: list[Consumed] = [old] * copies[0] + [timed_out(old)] * copies[1]
+    order_seed.shuffle(events)
+    record, after, emitted = worker_fold(events, PLENTY, now=NOW)
+    assert violations(after) == []
+    for product in ("p-a", "p-b"):
+        c = after[product]
+        assert c.reserved == 0
+        assert c.units_reserved == c.units_released
+        assert c.available == PLENTY[product].available
+    assert record is not None and record.outcome_kind == "cancelled"
+    # every reservation announced is released (the saga and read model see both)
+    kinds = [type(e) for e in {e.event_id: e for e in emitted}.values()]
+    assert kinds.count(InventoryReserved) == kinds.count(InventoryReleased)
 
 
 # -- stock levels ---------------------------------------------------------------------------

@@ -16,10 +16,12 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -418,6 +420,49 @@ async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
     after = await balanced(store, scarce, plenty)
     assert (after[scarce].available, after[plenty].available) == (5, 100)
     assert (after[plenty].units_reserved, after[plenty].units_released) == (10, 10)
+
+
+async def test_a_late_order_reserves_nothing_and_its_cancellation_leaks_no_stock(
+    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+) -> None:
+    """Issue 12 finding 5: 700 s late, the order is ignored as stale (payment does the
+    same), the saga's timeout leaves a tombstone, and a copy of the order is then
+    reserved and released at once. 60 s late, an order is reserved as usual."""
+    scarce, plenty = products
+    late = order_placed((scarce, 2), (plenty, 3))
+    late = msgspec.structs.replace(late, occurred_at=late.occurred_at - timedelta(seconds=700))
+    partition, offset = await kafka.send(late)
+    await eventually(
+        "the late order processed", lambda: kafka.processed(ORDERS, partition, offset), worker
+    )
+    assert await store.order(late.order_id) is None
+    await kafka.read_to_end()
+    assert kafka.events(late.order_id) == []
+    untouched = await balanced(store, scarce, plenty)
+    assert (untouched[scarce].available, untouched[plenty].available) == (5, 100)
+
+    timeout = reaction(late, OrderCancelled, user_id=late.user_id, reason="timeout")
+    await kafka.send(timeout)
+
+    async def tombstone() -> bool:
+        record = await store.order(late.order_id)
+        return record is not None and record.state == "cancelled"
+
+    await eventually("the timeout's tombstone", tombstone, worker)
+    await kafka.send(late)  # a copy, after the cancellation
+    await eventually("InventoryReleased", of_type(kafka, late.order_id, InventoryReleased), worker)
+    after = await balanced(store, scarce, plenty)
+    assert (after[scarce].available, after[scarce].reserved) == (5, 0)
+    assert (after[plenty].units_reserved, after[plenty].units_released) == (3, 3)
+
+    delayed = order_placed((plenty, 1))
+    delayed = msgspec.structs.replace(
+        delayed, occurred_at=delayed.occurred_at - timedelta(seconds=60)
+    )
+    await kafka.send(delayed)
+    await eventually(
+        "InventoryReserved", of_type(kafka, delayed.order_id, InventoryReserved), worker
+    )
 
 
 async def test_a_completion_sells_what_was_reserved(

@@ -539,6 +539,52 @@ def test_a_stale_order_with_a_record_is_answered_from_the_record() -> None:
     assert settle(record, placed_at(AT), PaymentRules(), at=much_later) == (record, first)
 
 
+@pytest.mark.parametrize("delay", [timedelta(seconds=60), timedelta(minutes=5)])
+def test_an_order_delayed_within_the_retention_is_decided_as_usual(delay: timedelta) -> None:
+    record, emitted = settle(None, placed_at(AT - delay), PaymentRules(), at=AT)
+    assert record is not None and record.status == "authorized"
+    assert [type(e) for e in emitted] == [PaymentAuthorized]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    delay_ms=st.integers(0, 2 * 3600 * 1000),
+    copies=st.lists(st.integers(1, 3), min_size=2, max_size=2),
+    data=st.data(),
+)
+def test_a_late_order_that_the_saga_cancels_is_never_charged(
+    delay_ms: int, copies: list[int], data: st.DataObject
+) -> None:
+    """The late-order rule (saga.domain): whatever the lateness, the arrival order and
+    the redeliveries, once the saga's cancellation (stamped when it decided, after it
+    saw the order) is in, the net charge is 0 and the record says cancelled."""
+    placed = placed_at(AT - timedelta(milliseconds=delay_ms))
+    cancel = cancelled("timeout", occurred_at=AT + timedelta(seconds=30))
+    events: list[Delivery] = [placed] * copies[0] + [cancel] * copies[1]
+    deliveries = data.draw(st.permutations(events))
+    record: PaymentRecord | None = None
+    emitted: list[PaymentEvent] = []
+    for i, event in enumerate(deliveries):
+        at = AT + timedelta(seconds=30 + i)
+        if isinstance(event, OrderPlaced):
+            record, out = settle(record, event, PaymentRules(), at=at)
+        else:
+            record, out = compensate(record, event, at=at)
+        emitted.extend(out)
+    assert record is not None and record.outcome == "cancelled"
+    assert net_charge(emitted) == record.net_charge == Decimal(0)
+
+
+def test_a_700_s_late_order_is_ignored_then_its_copy_refunded_at_once() -> None:
+    late = placed_at(AT - timedelta(seconds=700))
+    assert settle(None, late, PaymentRules(), at=AT) == (None, ())
+    tombstone, emitted = compensate(None, cancelled("timeout"), at=AT + timedelta(seconds=30))
+    assert tombstone is not None and emitted == ()
+    record, emitted = settle(tombstone, late, PaymentRules(), at=AT + timedelta(seconds=31))
+    assert [type(e) for e in emitted] == [PaymentAuthorized, PaymentRefunded]
+    assert record is not None and net_charge(emitted) == record.net_charge == Decimal(0)
+
+
 def test_the_retention_must_make_sense() -> None:
     with pytest.raises(ValueError, match="negative"):
         Retention(settled=timedelta(seconds=-1))

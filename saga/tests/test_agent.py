@@ -73,6 +73,21 @@ def tick(partition: int, after: timedelta) -> DeadlineTick:
     return DeadlineTick(occurred_at=T0 + after, correlation_id="saga-ticker", partition=partition)
 
 
+class Wall:
+    """The saga's wall clock here: it starts at T0 and follows the ticks ``put`` feeds
+    (the agent honours a tick only up to its wall clock)."""
+
+    now = T0
+
+
+WALL = Wall()
+
+
+@pytest.fixture(autouse=True)
+def _wall() -> None:
+    WALL.now = T0
+
+
 @pytest.fixture
 def sent() -> Sent:
     return Sent()
@@ -81,9 +96,7 @@ def sent() -> Sent:
 @pytest.fixture
 def app(sent: Sent) -> faust.App:
     settings = SagaSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
-    return create_app(
-        settings, publish=sent, flush=sent.flush, clock=lambda: T0 + timedelta(milliseconds=10)
-    )
+    return create_app(settings, publish=sent, flush=sent.flush, clock=lambda: WALL.now)
 
 
 @pytest.fixture
@@ -95,6 +108,8 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
 async def put(
     agent: faust.types.AgentTestWrapperT, event: Event | bytes | None, partition: int = 0
 ) -> Outcome:
+    if isinstance(event, DeadlineTick):
+        WALL.now = max(WALL.now, event.occurred_at)
     value = encode(event) if isinstance(event, Event) else event
     key = key_of(event) if isinstance(event, Event) else b"k"
     message = await agent.put(value, key=key, partition=partition)
@@ -197,7 +212,7 @@ async def test_the_due_index_is_rebuilt_from_the_table_after_a_rebalance(
     await put(agent, tick(5, timedelta(seconds=1)), partition=5)  # builds the index
     await app.on_partitions_assigned.send(set())  # drops it
     await put(agent, placed("order-b"), partition=5)  # written while it is not built
-    await put(agent, tick(5, timedelta(seconds=30)), partition=5)
+    await put(agent, tick(5, timedelta(seconds=31)), partition=5)  # b was seen at T0 + 1 s
     assert sorted(e.order_id for e in sent.outcomes()) == ["order-a", "order-b"]  # type: ignore[union-attr]
 
 
@@ -229,6 +244,21 @@ async def test_foreign_and_invalid_messages_are_contained(
     assert await put(agent, order) is Outcome.HANDLED  # still serving
     assert sent == []
     assert isinstance(stored(app, "order-1"), Pending)
+
+
+async def test_a_tick_ahead_of_the_wall_clock_counts_as_the_wall_clock(
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+) -> None:
+    await put(agent, placed("order-1"), partition=4)
+    forged = tick(4, timedelta(days=365))
+    WALL.now = T0 + timedelta(seconds=29)
+    message = await agent.put(encode(forged), key=key_of(forged), partition=4)
+    assert agent.results[message.message.offset] is Outcome.HANDLED
+    assert sent == []  # a year ahead, but the deadline has not passed on the wall clock
+    assert isinstance(stored(app, "order-1"), Pending)
+    WALL.now = T0 + timedelta(seconds=30)
+    await agent.put(encode(forged), key=key_of(forged), partition=4)
+    assert [e.reason for e in sent.outcomes()] == ["timeout"]  # type: ignore[attr-defined]
 
 
 def test_the_ticker_sends_one_tick_per_partition() -> None:

@@ -47,12 +47,13 @@ from saga.domain import (
     react,
     settle,
     tick,
+    tick_time,
 )
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 TIMING = Timing(deadline=timedelta(seconds=30), retention=timedelta(minutes=10))
-#: The saga's clock when the first events arrive.
-START = T0 + timedelta(milliseconds=10)
+#: The saga's clock when the first events arrive: at once (a late delivery is tested apart).
+START = T0
 P = 3  # the partition of the order under test
 ORDER = "order-1"
 
@@ -166,7 +167,7 @@ def test_both_answers_positive_complete_the_order() -> None:
     outcome = only(emitted)
     assert outcome == OrderCompleted(
         event_id=derived_id(ORDER, "order.completed.v1"),
-        occurred_at=T0 + ms(10),
+        occurred_at=START,
         order_id=ORDER,
         correlation_id="corr-order-1",
         causation_id=str(inv.event_id),
@@ -307,11 +308,68 @@ def test_the_deadline_is_configurable() -> None:
     assert only(emitted).reason == "timeout"  # type: ignore[union-attr]
 
 
-def test_the_deadline_counts_from_the_order_event_not_from_when_the_saga_saw_it() -> None:
-    """An OrderPlaced delivered late (within the retention) is past its deadline already."""
-    late = T0 + timedelta(seconds=40)
-    _, emitted = feed([placed(), clock(late + ms(1))], now=late)
-    assert only(emitted).reason == "timeout"  # type: ignore[union-attr]
+@pytest.mark.parametrize("delay", [timedelta(seconds=60), timedelta(minutes=5)])
+def test_the_deadline_counts_from_when_the_saga_saw_the_order_not_from_the_event(
+    delay: timedelta,
+) -> None:
+    """An OrderPlaced delayed by an outage: the outcome is delayed, not turned into a timeout."""
+    seen = T0 + delay
+    order = placed()
+    state, emitted = feed([order, clock(seen + ms(1))], now=seen)
+    assert emitted == []
+    assert isinstance(state, Pending)
+    assert state.deadline == seen + TIMING.deadline
+    # the participants answer the late order: it completes
+    _, emitted = feed(
+        [clock(seen + ms(500)), authorized(order), clock(seen + ms(900)), reserved(order)], state
+    )
+    assert isinstance(only(emitted), OrderCompleted)
+    # unanswered, it times out its full deadline after the saga saw it, not before
+    assert feed([clock(seen + TIMING.deadline - ms(1))], state)[1] == []
+    assert only(feed([clock(seen + TIMING.deadline)], state)[1]).reason == "timeout"  # type: ignore[union-attr]
+
+
+def test_a_gateway_clock_ahead_of_the_saga_s_extends_the_deadline() -> None:
+    ahead = placed(at=START + timedelta(seconds=2))
+    state, _ = feed([ahead])
+    assert isinstance(state, Pending)
+    assert state.deadline == START + timedelta(seconds=2) + TIMING.deadline
+
+
+def test_an_order_delivered_later_than_any_horizon_is_cancelled_as_a_timeout() -> None:
+    """700 s late: payment and inventory ignore it as stale (no answer), the saga cancels
+    it its deadline after seeing it; it never stays pending."""
+    seen = T0 + timedelta(seconds=700)
+    state, emitted = feed([placed()], now=seen)
+    assert isinstance(state, Pending)
+    assert state.deadline == seen + TIMING.deadline
+    state, emitted = feed([clock(seen + TIMING.deadline)], state)
+    outcome = only(emitted)
+    assert isinstance(outcome, OrderCancelled)
+    assert (outcome.reason, outcome.detail) == (
+        "timeout",
+        "no answer from payment and inventory by the deadline",
+    )
+    assert outcome.event_id == outcome_id(ORDER, OrderCancelled)
+    assert isinstance(state, Decided)
+
+
+def test_a_future_dated_tick_cancels_nothing() -> None:
+    """A forged tick a year ahead: honoured only up to the saga's wall clock."""
+    state, _ = feed([placed(), authorized()])
+    assert isinstance(state, Pending)
+    forged = clock(T0 + timedelta(days=365))
+    for wall in (T0 + ms(1), T0 + timedelta(seconds=29)):
+        assert tick(state, forged, timing=TIMING, now=wall) == Step(state)
+    # a decided marker is not forgotten early either
+    decided, _ = feed([reserved()], state)
+    assert isinstance(decided, Decided)
+    assert tick(decided, forged, timing=TIMING, now=T0 + timedelta(minutes=1)) == Step(decided)
+    # once the wall clock reaches the deadline, the same tick counts as the wall clock
+    step = tick(state, forged, timing=TIMING, now=T0 + TIMING.deadline)
+    assert only(step.emit).occurred_at == T0 + TIMING.deadline
+    assert tick_time(forged, T0) == T0
+    assert tick_time(forged) == forged.occurred_at
 
 
 def test_a_decided_order_is_never_decided_again() -> None:
@@ -386,7 +444,7 @@ def test_a_re_decision_from_scratch_carries_the_same_event_id() -> None:
 
 
 def test_a_decided_marker_is_forgotten_after_the_retention() -> None:
-    state, _ = feed([placed(), authorized(), reserved()], now=T0 + ms(10))
+    state, _ = feed([placed(), authorized(), reserved()])
     assert isinstance(state, Decided)
     # decided before the deadline: the retention counts from the deadline
     assert state.forget_at == T0 + timedelta(seconds=30) + timedelta(minutes=10)
@@ -396,7 +454,8 @@ def test_a_decided_marker_is_forgotten_after_the_retention() -> None:
 
 def test_a_marker_decided_after_the_deadline_lives_retention_from_the_decision() -> None:
     decided_at = T0 + timedelta(seconds=45)
-    state, _ = feed([placed(), authorized(), reserved()], now=decided_at)
+    state, _ = feed([placed()])
+    state, _ = feed([authorized(), reserved()], state, now=decided_at)
     assert isinstance(state, Decided)
     assert state.forget_at == decided_at + timedelta(minutes=10)
 
@@ -428,15 +487,15 @@ def test_a_single_answer_without_order_event_never_times_out() -> None:
     assert feed([clock(due_at(state, TIMING))], state) == (None, [])
 
 
-def test_a_stale_order_event_gets_no_deadline() -> None:
-    """A duplicate OrderPlaced older than deadline + retention: its marker may be gone."""
+def test_an_order_event_older_than_the_marker_gets_a_deadline_too() -> None:
+    """Older than deadline + retention, its marker may be gone: the saga cannot tell a
+    first delivery that late from a copy, and never leaves an order pending (see the
+    module docstring for the price)."""
     order = placed()
     now = T0 + timedelta(seconds=30) + timedelta(minutes=10)
     state, _ = feed([order], now=now)
     assert isinstance(state, Pending)
-    assert state.deadline is None
-    state, emitted = feed([clock(now + timedelta(minutes=1))], state)
-    assert emitted == []
+    assert state.deadline == now + TIMING.deadline
     # answered again by the participants (same answers), it is decided like any order
     _, emitted = feed([authorized(order), reserved(order)], state)
     assert isinstance(only(emitted), OrderCompleted)
@@ -549,6 +608,9 @@ def test_nonsensical_timings_are_refused(deadline: float, retention: float) -> N
 
 BEFORE = clock(T0 + timedelta(seconds=10))
 AFTER = clock(T0 + timedelta(seconds=30, milliseconds=1))
+#: Past the deadline of an order however late in this scenario its OrderPlaced came.
+FINAL = clock(T0 + timedelta(minutes=2))
+TICKS = (BEFORE, AFTER, FINAL)
 
 
 @dataclass(frozen=True)
@@ -565,8 +627,7 @@ class Scenario:
             self.order if self.with_placed else None,
             self.payment,
             self.inventory,
-            BEFORE,
-            AFTER,
+            *TICKS,
         ]
         return [e for e in found if e is not None]
 
@@ -595,21 +656,24 @@ def expected(
 ) -> tuple[int, tuple[type[Outcome], str | None]] | None:
     """Where the outcome is decided and what it is, or ``None`` for no outcome at all.
 
-    The answers decide as soon as the ones seen settle the table; the deadline fires at
-    the first tick past it once the OrderPlaced was seen, with the answers seen by then.
+    The answers decide as soon as the ones seen settle the table; the deadline, counted
+    from when the saga saw the OrderPlaced (the clock follows the ticks), fires at the
+    first tick at or past it, with the answers seen by then.
     """
     payment = inventory = None
-    seen_placed = False
+    now, deadline = START, None
     for index, event in enumerate(events):
         if isinstance(event, PaymentAuthorized | PaymentDeclined):
             payment = payment or event
         elif isinstance(event, InventoryReserved | InventoryRejected):
             inventory = inventory or event
         elif isinstance(event, OrderPlaced):
-            seen_placed = True
-        elif event is AFTER and seen_placed:
-            reason = "out_of_stock" if isinstance(inventory, InventoryRejected) else "timeout"
-            return index, (OrderCancelled, reason)
+            deadline = deadline or max(now, event.occurred_at) + TIMING.deadline
+        elif isinstance(event, DeadlineTick):
+            now = max(now, event.occurred_at)
+            if deadline is not None and event.occurred_at >= deadline:
+                reason = "out_of_stock" if isinstance(inventory, InventoryRejected) else "timeout"
+                return index, (OrderCancelled, reason)
         settled = by_answers(payment, inventory)
         if settled is not None:
             return index, settled
@@ -628,7 +692,7 @@ def test_every_order_and_duplication_gives_one_outcome(
     emitted: list[Outcome] = []
     state: SagaState | None = None
     decided_at: int | None = None
-    now = T0 + ms(10)
+    now = START
     for index, event in enumerate(events):
         if isinstance(event, DeadlineTick):
             now = max(now, event.occurred_at)
@@ -670,7 +734,7 @@ def test_without_the_deadline_the_outcome_is_the_same_in_every_order(
     scenario: Scenario, data: st.DataObject
 ) -> None:
     """Ticks before the deadline only: the whole outcome, detail included, is fixed."""
-    base = [e for e in scenario.events() if e is not AFTER]
+    base = [e for e in scenario.events() if e is BEFORE or not isinstance(e, DeadlineTick)]
     extra = data.draw(st.lists(st.sampled_from(base), max_size=6))
     one = data.draw(st.permutations([*base, *extra]))
     two = data.draw(st.permutations([*base, *extra]))
@@ -682,3 +746,25 @@ def test_without_the_deadline_the_outcome_is_the_same_in_every_order(
         )
     assert outcomes[0] == outcomes[1]
     assert len(outcomes[0]) == (1 if by_answers(scenario.payment, scenario.inventory) else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    delay=st.integers(0, 20 * 60 * 1000),
+    first=st.integers(0, 29_999),
+    second=st.integers(0, 29_999),
+)
+def test_an_order_delayed_by_an_outage_is_decided_by_its_answers(
+    delay: int, first: int, second: int
+) -> None:
+    """However late the OrderPlaced reaches the saga, answers that follow within the
+    deadline decide it: an outage delays outcomes, it never makes them timeouts."""
+    seen = T0 + ms(delay)
+    order = placed()
+    state, _ = feed([order], now=seen)
+    a, b = sorted((first, second))
+    state, emitted = feed(
+        [clock(seen + ms(a)), authorized(order), clock(seen + ms(b)), reserved(order)], state
+    )
+    assert isinstance(only(emitted), OrderCompleted)
+    assert isinstance(state, Decided)

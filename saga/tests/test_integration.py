@@ -381,6 +381,32 @@ async def test_a_late_answer_after_the_timeout_changes_nothing(kafka: Kafka) -> 
     assert len(records) == 1
 
 
+async def test_a_late_order_is_decided_by_its_answers_or_times_out_from_when_seen(
+    kafka: Kafka,
+) -> None:
+    """Issue 12 finding 5: an OrderPlaced delayed 60 s by an outage completes with its
+    answers; one 700 s late that nobody answers (the participants ignore it as stale) is
+    cancelled as a timeout, not left pending."""
+    delayed = order_placed(at=datetime.now(UTC) - timedelta(seconds=60))
+    await kafka.send(delayed)
+    # a few ticks (0.5 s apart) but less than the deadline (3 s) after the saga saw it:
+    # counted from occurred_at it would be cancelled by now
+    await asyncio.sleep(DEADLINE_S / 2)
+    await kafka.send(authorized(delayed), reserved(delayed))
+    event, _ = await kafka.outcome(delayed.order_id)
+    assert isinstance(event, OrderCompleted)
+
+    late = order_placed(at=datetime.now(UTC) - timedelta(seconds=700))
+    await kafka.send(late)
+    event, _ = await kafka.outcome(late.order_id)
+    assert isinstance(event, OrderCancelled)
+    assert (event.reason, event.detail) == (
+        "timeout",
+        "no answer from payment and inventory by the deadline",
+    )
+    assert event.occurred_at - late.occurred_at >= timedelta(seconds=700)
+
+
 # -- at least once ----------------------------------------------------------------------
 
 
