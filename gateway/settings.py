@@ -44,6 +44,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 
+#: A request refused by the CSRF check gets the JSON error shape too.
+CSRF_FAILURE_VIEW = "gateway.errors.csrf_failure"
+
 ROOT_URLCONF = "gateway.urls"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/dashboard/ops"
