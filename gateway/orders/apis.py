@@ -58,11 +58,16 @@ def _json_type(data: Any) -> str:
 
 
 class StrictIdentField(serializers.RegexField):
-    """An identifier: a JSON string only (``123`` is not ``"123"``)."""
+    """An identifier: a JSON string only (``123`` is not ``"123"``), taken as sent
+    (``"user-1\\n"`` is refused, not trimmed)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            IDENT, max_length=64, error_messages={"invalid": f"Must be {IDENT_HELP}."}, **kwargs
+            IDENT,
+            max_length=64,
+            trim_whitespace=False,
+            error_messages={"invalid": f"Must be {IDENT_HELP}."},
+            **kwargs,
         )
 
     def to_internal_value(self, data: Any) -> str:
