@@ -22,6 +22,23 @@ def problem(
     return {"status": status_code, "type": kind, "detail": detail, "errors": errors or []}
 
 
+class Problem(exceptions.APIException):
+    """An error answered as-is: its status, ``type``, sentence and per-field entries."""
+
+    def __init__(
+        self, status_code: int, kind: str, detail: str, errors: list[dict[str, str]]
+    ) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.kind = kind
+        self.errors = errors
+
+
+def field_error(field: str, code: str, message: str) -> dict[str, str]:
+    """One entry of ``errors``."""
+    return {"field": field, "code": code, "message": message}
+
+
 def flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     """Turn DRF's nested error detail into ``[{field, code, message}]`` with dotted paths.
 
@@ -72,6 +89,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, IdempotencyConflict):
         body = problem(422, "idempotency_conflict", str(exc), [_entry(exc.field, str(exc))])
         return Response(body, status=422)
+    if isinstance(exc, Problem):
+        body = problem(exc.status_code, exc.kind, str(exc.detail), exc.errors)
+        return Response(body, status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -111,4 +131,20 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
     return json_error(request, 400, "bad_request", "Bad request.", "body")
 
 
-__all__ = ["bad_request", "exception_handler", "not_found", "server_error", "status"]
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """``CSRF_FAILURE_VIEW``: a refused unsafe request without its CSRF token, as JSON."""
+    return json_error(
+        request, 403, "csrf_failed", f"CSRF verification failed: {reason}", "X-CSRFToken"
+    )
+
+
+__all__ = [
+    "Problem",
+    "bad_request",
+    "csrf_failure",
+    "exception_handler",
+    "field_error",
+    "not_found",
+    "server_error",
+    "status",
+]

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import replace
 from typing import Any
 
 import msgspec
+import redis
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contracts.failures import FaultSettings, decode_faults
-from gateway.errors import problem
+from gateway.errors import Problem, field_error, problem
 from gateway.operations import bootstrap, presenters
 from gateway.operations.domain import FAULT_SERVICES
 from gateway.operations.faults import faults_get_all, faults_set
@@ -37,6 +38,7 @@ from gateway.operations.services import (
     dead_letters_discard,
     dead_letters_redrive,
 )
+from gateway.pagination import StrictLimitOffsetPagination
 
 
 class StaffApi(APIView):
@@ -87,7 +89,33 @@ def _filters(data: Any) -> DlqFilter:
     )
 
 
+#: A row id: ASCII digits within PostgreSQL's bigint ("²" is a digit to ``str.isdigit``).
+_ROW_ID = re.compile(r"[0-9]{1,18}")
+_REF_HELP = "a dead letter's row id (digits) or event id (a UUID)"
+
+
+def _valid_ref(ref: str) -> bool:
+    if _ROW_ID.fullmatch(ref):
+        return True
+    if len(ref) > 36:
+        return False
+    try:
+        uuid.UUID(ref)
+    except ValueError:
+        return False
+    return True
+
+
 def _record(ref: str) -> DeadLetterRecord:
+    if not _valid_ref(ref):
+        # Checked before the database sees it: "²" and 5,000-digit ids were 500s.
+        message = f"Must be {_REF_HELP}."
+        raise Problem(
+            404,
+            "not_found",
+            f"No dead letter with id {ref[:64]!r}: {message}",
+            [field_error("id", "invalid", message)],
+        )
     record = dead_letter_get(ref=ref)
     if record is None:
         raise NotFound(f"No dead letter with id {ref!r}.")
@@ -125,6 +153,12 @@ def _bulk_body(request: Request) -> tuple[DlqFilter, dict[str, Any]]:
     Acting on every pending record needs ``"all": true``: an empty filter is refused.
     """
     data = request.data if isinstance(request.data, dict) and request.data else request.query_params
+    if data is request.data:  # a JSON body: only the filters and "all"
+        known = (*FILTER_NAMES, "all")
+        unknown = sorted(k for k in data if k not in known)
+        if unknown:
+            message = f"Unknown field; known: {', '.join(known)}."
+            raise ValidationError({k[:64]: [ErrorDetail(message, code="unknown")] for k in unknown})
     everything = str(data.get("all", "")).lower() in ("true", "1")
     filters = _filters(data)
     if filters.status not in (None, DeadLetterStatus.PENDING):
@@ -159,9 +193,7 @@ def _bulk_answer(action: str, outcome: Outcome) -> Response:
 class DlqListApi(StaffApi):
     """`GET /api/ops/dlq`: dead letters, newest failure first, filtered and paged."""
 
-    class Pagination(LimitOffsetPagination):
-        default_limit = 50
-        max_limit = 500
+    Pagination = StrictLimitOffsetPagination
 
     @extend_schema(
         operation_id="dlq_list",
@@ -287,6 +319,12 @@ def _fault_settings(data: Any) -> FaultSettings:
         raise ValidationError({field: [ErrorDetail(text, code="invalid")]}) from None
 
 
+def _redis_down(exc: redis.RedisError) -> Problem:
+    """503 when the fault settings' Redis does not answer (was an unhandled 500)."""
+    detail = f"Redis, which holds the fault settings, is unavailable: {type(exc).__name__}."
+    return Problem(503, "redis_unavailable", detail, [field_error("redis", "unavailable", detail)])
+
+
 def _faults_view(settings: FaultSettings) -> dict[str, Any]:
     return {**msgspec.to_builtins(settings), "active": settings.active}
 
@@ -294,9 +332,12 @@ def _faults_view(settings: FaultSettings) -> dict[str, Any]:
 class FaultListApi(StaffApi):
     """`GET /api/ops/faults`: each service's current fault settings."""
 
-    @extend_schema(operation_id="faults_list", responses={200: dict})
+    @extend_schema(operation_id="faults_list", responses={200: dict, 503: dict})
     def get(self, request: Request) -> Response:
-        found = faults_get_all(client=bootstrap.redis_client())
+        try:
+            found = faults_get_all(client=bootstrap.redis_client())
+        except redis.RedisError as exc:
+            raise _redis_down(exc) from None
         return Response({name: _faults_view(s) for name, s in found.items()})
 
 
@@ -305,11 +346,16 @@ class FaultDetailApi(StaffApi):
     (``failureRate`` 0..1, ``latencyMs`` 0..60000, ``failAttempts`` 0..100)."""
 
     @extend_schema(
-        operation_id="faults_set", request=dict, responses={200: dict, 400: dict, 404: dict}
+        operation_id="faults_set",
+        request=dict,
+        responses={200: dict, 400: dict, 404: dict, 503: dict},
     )
     def put(self, request: Request, service: str) -> Response:
         if service not in FAULT_SERVICES:
             raise NotFound(f"No service {service!r}; services: {', '.join(FAULT_SERVICES)}.")
         settings = _fault_settings(request.data)
-        faults_set(client=bootstrap.redis_client(), service=service, settings=settings)
+        try:
+            faults_set(client=bootstrap.redis_client(), service=service, settings=settings)
+        except redis.RedisError as exc:
+            raise _redis_down(exc) from None
         return Response({service: _faults_view(settings)})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -9,54 +10,173 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ErrorDetail, NotFound, UnsupportedMediaType, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contracts import OrderLine
+from gateway.catalog.selectors import product_prices
+from gateway.errors import Problem, field_error
 from gateway.orders import presenters
-from gateway.orders.domain import NewOrder, amount_mismatch, fingerprint, lines_total
+from gateway.orders.domain import (
+    CURRENCIES,
+    NewOrder,
+    RequestedLine,
+    amount_mismatch,
+    fingerprint,
+    lines_total,
+    price_lines,
+    total_problem,
+)
 from gateway.orders.models import OrderStatus
 from gateway.orders.selectors import order_get, order_list
 from gateway.orders.services import order_create
+from gateway.pagination import StrictLimitOffsetPagination
 
-IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*(?!\n)$"
 IDENT_HELP = "1-64 characters: letters, digits, '_', '.', ':' or '-', starting alphanumeric"
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
+#: Lines per order.
+MAX_LINES = 100
 
 
-def _ident(**kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(
-        IDENT,
-        max_length=64,
-        error_messages={"invalid": f"Must be {IDENT_HELP}."},
-        **kwargs,
+def _not_a(kind: str, data: Any) -> ValidationError:
+    return ValidationError(
+        [ErrorDetail(f"Must be a {kind}, not {_json_type(data)}.", code="invalid_type")]
     )
 
 
-class OrderLineInput(serializers.Serializer[Any]):
-    productId = _ident()
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    price = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal(0))
+def _json_type(data: Any) -> str:
+    if data is None:
+        return "null"
+    if isinstance(data, bool):
+        return "a boolean"
+    if isinstance(data, int | float):
+        return "a number"
+    if isinstance(data, str):
+        return "a string"
+    return "an array" if isinstance(data, list) else "an object"
+
+
+class StrictIdentField(serializers.RegexField):
+    """An identifier: a JSON string only (``123`` is not ``"123"``), taken as sent
+    (``"user-1\\n"`` is refused, not trimmed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            IDENT,
+            max_length=64,
+            trim_whitespace=False,
+            error_messages={"invalid": f"Must be {IDENT_HELP}."},
+            **kwargs,
+        )
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise _not_a("string", data)
+        return str(super().to_internal_value(data))
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (``"3"``, ``3.0`` and ``true`` are refused)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if type(data) is not int:
+            raise _not_a("JSON integer", data)
+        return int(super().to_internal_value(data))
+
+
+class MoneyField(serializers.DecimalField):
+    """A decimal amount as a JSON number or a decimal string (``49.995``, ``"49.995"``)."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            raise _not_a("number or a decimal string", data)
+        return Decimal(super().to_internal_value(data))
+
+
+class StrictSerializer(serializers.Serializer[Any]):
+    """Refuses fields it does not know, reported with the other errors."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = {}
+        if isinstance(data, dict):
+            known = ", ".join(self.fields)
+            unknown = {
+                key[:64]: [ErrorDetail(f"Unknown field; known: {known}.", code="unknown")]
+                for key in data
+                if key not in self.fields
+            }
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise ValidationError({**exc.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise ValidationError(unknown)
+        return value
+
+
+class OrderLineInput(StrictSerializer):
+    productId = StrictIdentField(help_text="A product of `GET /api/products`.")
+    quantity = StrictIntegerField(min_value=1, max_value=10_000)
+    price = MoneyField(
+        max_digits=18,
+        decimal_places=3,
+        min_value=Decimal(0),
+        required=False,
+        help_text="Optional. The platform prices every line from its catalogue; a price "
+        "given must be the catalogue's, else the order is refused with 422 naming the line.",
+    )
 
 
 class OrderCollectionApi(APIView):
     """`/api/orders`: POST accepts an order (202 + Location; the saga runs
-    asynchronously); GET lists orders newest first, paged, filtered by ``status``."""
+    asynchronously); GET lists orders newest first, paged, filtered by ``status``.
 
-    class InputSerializer(serializers.Serializer[Any]):
-        orderId = _ident(required=False)
-        userId = _ident()
-        amount = serializers.DecimalField(
-            max_digits=14, decimal_places=2, min_value=Decimal(0), required=False
+    Prices come from the platform, never from the client: each line is priced from the
+    catalogue (`GET /api/products`). A line naming an unknown product, or stating a
+    ``price`` other than the catalogue's, is refused with 422 naming the line
+    (``items[2].productId``, ``items[2].price``); ``amount``, when given, must equal the
+    priced total (400 otherwise), and the total must stay within 999999999999.99 (422
+    naming ``amount``, whether or not it was sent). Input is strict: unknown fields,
+    strings for numbers, numbers for strings, currencies outside ISO 4217, more than 100
+    lines and two lines of one product (``items[1].productId``: merge them into one
+    line with the summed quantity) are 400s naming the field.
+    """
+
+    class InputSerializer(StrictSerializer):
+        orderId = StrictIdentField(required=False)
+        userId = StrictIdentField()
+        amount = MoneyField(
+            max_digits=14,
+            decimal_places=2,
+            min_value=Decimal(0),
+            required=False,
+            help_text="Optional: the total the client expects; must equal the priced total.",
         )
-        currency = serializers.RegexField(
-            r"^[A-Z]{3}$",
+        currency = serializers.ChoiceField(
+            choices=sorted(CURRENCIES),
             required=False,
             default="USD",
-            error_messages={"invalid": "Must be a three-letter ISO 4217 code such as USD."},
+            error_messages={"invalid_choice": "Must be an ISO 4217 currency code such as USD."},
         )
-        items = OrderLineInput(many=True, allow_empty=False, max_length=100)  # type: ignore[call-arg]
+        items = OrderLineInput(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
+
+        def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            first: dict[str, int] = {}
+            duplicates: list[dict[str, Any]] = [{} for _ in items]
+            for index, line in enumerate(items):
+                seen = first.setdefault(line["productId"], index)
+                if seen != index:
+                    message = (
+                        f"Product {line['productId']!r} is already ordered by items[{seen}]: "
+                        "one line per product, with the total quantity."
+                    )
+                    duplicates[index] = {"productId": [ErrorDetail(message, code="duplicate")]}
+            if any(duplicates):
+                raise ValidationError(duplicates)
+            return items
 
     @extend_schema(
         operation_id="order_create",
@@ -71,6 +191,10 @@ class OrderCollectionApi(APIView):
             )
         ],
         responses={202: dict, 400: dict, 413: dict, 415: dict, 422: dict},
+        description="Prices come from the catalogue: a line's optional `price` must equal "
+        "the catalogue's (else 422 naming `items[i].price`); an unknown product is 422 "
+        "naming `items[i].productId`; `amount`, optional, must equal the priced total; "
+        "one line per product; unknown fields are refused.",
     )
     def post(self, request: Request) -> Response:
         if not (request.content_type or "").startswith("application/json"):
@@ -78,21 +202,33 @@ class OrderCollectionApi(APIView):
         given = self.InputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        lines = tuple(
-            OrderLine(product_id=x["productId"], quantity=x["quantity"], unit_price=x["price"])
-            for x in data["items"]
+        key = _idempotency_key(request)
+        requested = [
+            RequestedLine(x["productId"], x["quantity"], x.get("price")) for x in data["items"]
+        ]
+        lines, problems = price_lines(
+            requested, product_prices(product_ids=[x.product_id for x in requested])
         )
+        if problems:
+            raise Problem(
+                422,
+                "order_rejected",
+                "The order does not match the catalogue.",
+                [field_error(p.field, p.code, p.message) for p in problems],
+            )
+        total = lines_total(lines)
+        if too_large := total_problem(total):
+            raise Problem(
+                422, "order_rejected", too_large, [field_error("amount", "too_large", too_large)]
+            )
         amount = data.get("amount")
         if amount is not None and (problem := amount_mismatch(amount, lines)):
             raise ValidationError({"amount": [ErrorDetail(problem, code="amount_mismatch")]})
-        key = request.headers.get("Idempotency-Key") or None
-        if key is not None and len(key) > 255:
-            raise ValidationError({"Idempotency-Key": ["Must be at most 255 characters."]})
         new = NewOrder(
             order_id=data.get("orderId") or str(uuid.uuid4()),
             user_id=data["userId"],
             currency=data["currency"],
-            amount=amount if amount is not None else lines_total(lines),
+            amount=total,
             lines=lines,
         )
         accepted = order_create(
@@ -106,9 +242,7 @@ class OrderCollectionApi(APIView):
             headers["Idempotent-Replayed"] = "true"
         return Response(presenters.order_summary(order), status.HTTP_202_ACCEPTED, headers=headers)
 
-    class Pagination(LimitOffsetPagination):
-        default_limit = 50
-        max_limit = 500
+    Pagination = StrictLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer[Any]):
         status = serializers.ChoiceField(choices=OrderStatus.values, required=False)
@@ -147,9 +281,33 @@ class OrderDetailApi(APIView):
 
     @extend_schema(operation_id="order_get", responses={200: dict, 404: dict})
     def get(self, request: Request, order_id: str) -> Response:
+        if not _IDENT.fullmatch(order_id):
+            # Checked before the database sees it (a NUL was a 500 on PostgreSQL).
+            message = f"Must be {IDENT_HELP}."
+            raise Problem(
+                404,
+                "not_found",
+                f"No order with id {order_id[:64]!r}: {message}",
+                [field_error("orderId", "invalid", message)],
+            )
         found = order_get(order_id=order_id)
         if found is None:
             raise NotFound(f"No order with id {order_id!r}.")
         body = presenters.order_summary(found.order)
         body["timeline"] = presenters.timeline(found.timeline)
         return Response(body)
+
+
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: 1-255 printable ASCII characters, or absent."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        raise ValidationError(
+            {"Idempotency-Key": ["Must be 1-255 printable ASCII characters without spaces."]}
+        )
+    return str(key)

@@ -75,3 +75,86 @@ def order_placed(order: NewOrder, *, at: datetime) -> OrderPlaced:
         amount=order.amount,
         items=order.lines,
     )
+
+
+#: The largest order total the ``orders.amount`` column (``numeric(14,2)``) holds.
+MAX_TOTAL = Decimal("999999999999.99")
+
+#: ISO 4217 codes of circulating currencies an order may be in: the X codes (gold, SDR,
+#: "no currency", testing) and fund codes are not money a customer pays in.
+CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
+    FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD
+    JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+    MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP
+    PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC
+    SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST
+    YER ZAR ZMW ZWG
+    """.split()  # noqa: SIM905 - a table, easier to read and check as text
+)
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """Why one requested line cannot be priced: ``field`` is its path in the request."""
+
+    field: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    """A line as the client sent it: ``price`` is optional and only checked."""
+
+    product_id: str
+    quantity: int
+    price: Decimal | None = None
+
+
+def price_lines(
+    requested: Iterable[RequestedLine], catalogue: dict[str, Decimal]
+) -> tuple[tuple[OrderLine, ...], list[LineProblem]]:
+    """Price every line from ``catalogue`` (product id -> unit price).
+
+    The platform's price is the only price: a line naming a product the catalogue does
+    not have is ``unknown_product``; a line that states a ``price`` must state the
+    catalogue's (equal as a number: ``49.995`` and ``"49.9950"`` agree), else it is
+    ``price_mismatch``. Returns the priced lines and every problem found.
+    """
+    lines: list[OrderLine] = []
+    problems: list[LineProblem] = []
+    for index, line in enumerate(requested):
+        unit_price = catalogue.get(line.product_id)
+        if unit_price is None:
+            problems.append(
+                LineProblem(
+                    f"items[{index}].productId",
+                    "unknown_product",
+                    f"No product {line.product_id!r} in the catalogue.",
+                )
+            )
+            continue
+        if line.price is not None and line.price != unit_price:
+            problems.append(
+                LineProblem(
+                    f"items[{index}].price",
+                    "price_mismatch",
+                    f"The price of {line.product_id!r} is {unit_price.normalize():f}, "
+                    f"not {line.price.normalize():f}.",
+                )
+            )
+            continue
+        lines.append(
+            OrderLine(product_id=line.product_id, quantity=line.quantity, unit_price=unit_price)
+        )
+    return tuple(lines), problems
+
+
+def total_problem(total: Decimal) -> str | None:
+    """Why an order total cannot be stored, or ``None`` if it can."""
+    if total > MAX_TOTAL:
+        return f"The order total {total} exceeds the largest accepted total {MAX_TOTAL}."
+    return None

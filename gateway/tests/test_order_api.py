@@ -11,7 +11,7 @@ import pytest
 import contracts
 from gateway.orders.models import Order, OutboxMessage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue")]
 
 CURL_BODY: dict[str, Any] = {
     "orderId": "550e8400-e29b-41d4-a716-446655440000",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -70,9 +71,33 @@ def charges(platform: Platform, order_id: str) -> Counter[str]:
     return Counter({order_id: len(authorized)})
 
 
+def catalogue(platform: Platform) -> None:
+    """The gateway prices orders from its catalogue, which inventory publishes; inventory
+    does not run here, so publish the level of the product the orders name."""
+    level = contracts.StockLevel(
+        correlation_id="walking-skeleton",
+        product_id="prod-001",
+        name="Espresso beans, 1 kg",
+        price=Decimal("49.995"),
+        available=1000,
+        reserved=0,
+        sold=0,
+    )
+    produce(
+        bootstrap(platform), "inventory.stock.v1", contracts.key_of(level), contracts.encode(level)
+    )
+
+    def listed() -> bool:
+        status, _, products = http("GET", f"{platform.gateway_url}/api/products")
+        return status == 200 and any(p["productId"] == "prod-001" for p in products)
+
+    eventually(listed, timeout=30, what="prod-001 in the catalogue")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def warmed_up(platform: Platform) -> None:
     """Every consumer group has joined once one order went all the way through."""
+    catalogue(platform)
     paid(platform, place(platform, new_order())["orderId"], timeout=60)
 
 
