@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "gateway.catalog",
     "gateway.analytics",
     "gateway.operations",
+    "gateway.outbox",
     "gateway.dashboard",
 ]
 

@@ -105,7 +105,7 @@ def _outbox() -> dict[str, str]:
     from django.db import connection
     from django.utils import timezone
 
-    from gateway.orders.models import OutboxMessage
+    from gateway.outbox.models import OutboxMessage
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -10,9 +10,9 @@ from django.utils import timezone
 from contracts import topics
 from gateway.orders.domain import NewOrder, order_placed
 from gateway.orders.models import Order
-from gateway.orders.outbox import OUTBOX_CHANNEL, outbox_add
+from gateway.outbox.services import outbox_add
 
-__all__ = ["OUTBOX_CHANNEL", "Accepted", "IdempotencyConflict", "order_create"]
+__all__ = ["Accepted", "IdempotencyConflict", "order_create"]
 
 
 class IdempotencyConflict(Exception):

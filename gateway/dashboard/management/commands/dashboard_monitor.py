@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 
 from gateway.dashboard.monitor import INTERVAL_S, Monitor
 from gateway.dashboard.versions import versions_from_settings
-from gateway.orders.management.commands._runner import run_until_signalled
+from gateway.service_loop import run_until_signalled
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from gateway.orders import projector
-from gateway.orders.management.commands._runner import run_until_signalled
+from gateway.service_loop import run_until_signalled
 
 
 class Command(BaseCommand):

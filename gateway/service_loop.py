@@ -1,4 +1,5 @@
-"""Run an async service loop until SIGINT/SIGTERM, for management commands."""
+"""Run an async service loop until SIGINT/SIGTERM, for the long-running management
+commands (relay, projector, dashboard monitor)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from gateway.orders.management.commands._runner import run_until_signalled
-from gateway.orders.relay import OutboxRelay, RelayConfig
+from gateway.outbox.relay import OutboxRelay, RelayConfig
+from gateway.service_loop import run_until_signalled
 
 
 class Command(BaseCommand):

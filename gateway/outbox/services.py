@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import contracts
-from gateway.orders.models import OutboxMessage
+from gateway.outbox.models import OutboxMessage
 
 #: Postgres channel the relay LISTENs on; NOTIFY inside the transaction fires on commit.
 OUTBOX_CHANNEL = "outbox"

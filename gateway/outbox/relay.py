@@ -25,8 +25,13 @@ from aiokafka import AIOKafkaProducer
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from gateway.orders.outbox import Pending, outbox_mark_sent, outbox_purge_sent, outbox_unsent
-from gateway.orders.services import OUTBOX_CHANNEL
+from gateway.outbox.services import (
+    OUTBOX_CHANNEL,
+    Pending,
+    outbox_mark_sent,
+    outbox_purge_sent,
+    outbox_unsent,
+)
 
 log = logging.getLogger("gateway.relay")
 
