@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "gateway.analytics",
     "gateway.operations",
     "gateway.outbox",
+    "gateway.projector",
     "gateway.dashboard",
 ]
 

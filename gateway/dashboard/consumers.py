@@ -12,8 +12,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from gateway.dashboard.changes import GROUP
-from gateway.dashboard.versions import Versions, versions_from_settings
+from gateway.projector.changes import GROUP
+from gateway.projector.versions import Versions, versions_from_settings
 
 log = logging.getLogger("dashboard.consumers")
 

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from gateway.analytics.services import page_view_record
-from gateway.dashboard.versions import STATUS_KEY
+from gateway.dashboard.status import STATUS_KEY
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.dashboard.consumers import DashboardConsumer
-from gateway.dashboard.versions import MemoryVersions
+from gateway.projector.versions import MemoryVersions
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ from channels.testing import WebsocketCommunicator
 
 from contracts import OrderCompleted
 from gateway.asgi import application
-from gateway.dashboard.publisher import Publisher
 from gateway.orders.models import Order
+from gateway.projector.broadcast import Broadcaster
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,7 +78,7 @@ async def test_a_projected_batch_reaches_the_browser_as_the_next_version(version
     await ws.connect()
     hello = await ws.receive_json_from()
 
-    await Publisher(versions).publish([_completed("o-1")])
+    await Broadcaster(versions).publish([_completed("o-1")])
 
     change = await ws.receive_json_from()
     assert change["type"] == "changes" and change["version"] == hello["version"] + 1
@@ -93,10 +93,10 @@ async def test_after_a_lost_change_a_sync_gives_the_version_to_resync_from(versi
     ws = socket()
     await ws.connect()
     assert (await ws.receive_json_from())["version"] == 0
-    await Publisher(versions).publish([_completed("o-2")])  # v1 arrives
+    await Broadcaster(versions).publish([_completed("o-2")])  # v1 arrives
     assert (await ws.receive_json_from())["version"] == 1
     versions.value += 1  # v2 was taken, and its message dropped by the channel layer
-    await Publisher(versions).publish([_completed("o-2")])  # v3: the browser sees a gap
+    await Broadcaster(versions).publish([_completed("o-2")])  # v3: the browser sees a gap
     assert (await ws.receive_json_from())["version"] == 3
 
     await ws.send_json_to({"type": "sync"})

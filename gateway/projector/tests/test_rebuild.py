@@ -9,10 +9,11 @@ from django.core.management import call_command
 
 import contracts
 from gateway.catalog.models import Product
+from gateway.consumed import Seen
 from gateway.orders.models import Order, TimelineEntry
 from gateway.orders.presenters import order_summary, timeline
-from gateway.orders.projection import Seen, project_batch
-from gateway.orders.rebuild import read_model_wipe
+from gateway.projector.projection import project_batch
+from gateway.projector.rebuild import read_model_wipe
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The dashboard's change counter: one version per published change, shared by processes.
+"""The dashboard's change counter: one version per broadcast change, shared by processes.
 
 The projector takes the next version for each batch it publishes; a browser's
 WebSocket learns the current one when it connects (or resyncs) and then expects
@@ -14,7 +14,6 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 KEY = "dashboard:version"
-STATUS_KEY = "dashboard:status"
 
 
 class Versions(Protocol):

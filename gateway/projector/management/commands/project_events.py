@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from gateway.orders import projector
+from gateway.projector import projector
 from gateway.service_loop import run_until_signalled
 
 

@@ -24,26 +24,18 @@ from asgiref.sync import sync_to_async
 import contracts
 from contracts import DeadLetter, topics
 from contracts.failures import RetryState, dead_letter, header_list
-from gateway.dashboard.publisher import Publisher
+from gateway.consumed import GROUP, RETRY_TOPICS, TOPICS, Seen
 from gateway.operations.domain import for_group
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
-from gateway.orders.failure_notes import Note, dead_letter_note, retry_note
-from gateway.orders.projection import Seen, project_batch, project_notes
+from gateway.orders.projection import Note, project_notes
+from gateway.projector.broadcast import Broadcaster
+from gateway.projector.failure_notes import dead_letter_note, retry_note
+from gateway.projector.projection import project_batch
 
 log = logging.getLogger("gateway.projector")
 
-GROUP = "projector"
-
-
-#: Every order event, the stock levels for the catalog, the analytics snapshots, and the
-#: dead letters.
-TOPICS = [
-    t.name
-    for t in (*topics.SAGA_TOPICS, topics.STOCK, topics.SNAPSHOTS, topics.DLQ, *topics.RETRY_TIERS)
-]
-#: Their records are the original bytes of a failed message: noted, never projected.
-RETRY_TOPICS = frozenset(t.name for t in topics.RETRY_TIERS)
+__all__ = ["GROUP", "TOPICS", "run"]
 
 
 async def run(
@@ -51,10 +43,10 @@ async def run(
     stop: asyncio.Event,
     *,
     group: str = GROUP,
-    publisher: Publisher | None = None,
+    broadcaster: Broadcaster | None = None,
 ) -> None:
     """Consume until ``stop``; after each committed batch, push what changed to the
-    dashboard's browsers (``publisher``)."""
+    dashboard's browsers (``broadcaster``)."""
     consumer = AIOKafkaConsumer(
         *TOPICS,
         bootstrap_servers=bootstrap,
@@ -65,7 +57,7 @@ async def run(
         fetch_max_wait_ms=100,
     )
     sender = DeadLetterSender(bootstrap)
-    publisher = publisher or Publisher()
+    broadcaster = broadcaster or Broadcaster()
     await consumer.start()
     log.info("projector: consuming %s as group %r", TOPICS, group)
     try:
@@ -107,7 +99,7 @@ async def run(
             if polled:
                 await consumer.commit()
             if batch:
-                await publisher.publish([seen.event for seen in batch])
+                await broadcaster.publish([seen.event for seen in batch])
     finally:
         await sender.close()
         await consumer.stop()

@@ -3,34 +3,19 @@
 They are not events of the order's flow but belong in its timeline (``retry.scheduled``
 from a record on a retry tier topic, ``dlq.recorded`` from a ``DeadLetter``), so an order
 shows each failed attempt, which group it was, the error and when it was due again.
-Pure: built from what the projector read, stored by ``projection.project_notes``.
+Pure: built from what the projector read, stored by ``gateway.orders.projection.project_notes``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from contracts import DeadLetter
 from contracts.failures import Headers, RetryState, key_order_id
+from gateway.orders.projection import Note
 
 _NOTE_NS = uuid.UUID("5b8e8a4e-61d4-4b8f-9a65-3f5f0f5a2c17")
-
-
-@dataclass(frozen=True)
-class Note:
-    """One timeline entry that is not an order event."""
-
-    event_id: uuid.UUID
-    order_id: str
-    event_type: str
-    topic: str
-    partition: int
-    offset: int
-    occurred_at: datetime
-    data: dict[str, Any]
 
 
 def retry_note(

@@ -1,5 +1,6 @@
 """The projector's side of the dashboard: after each committed batch, push what changed
-to every browser through the channel layer (group ``dashboard``)."""
+to every browser through the channel layer (group ``dashboard``). The dashboard only
+receives: it subscribes its WebSockets to the group and reads the current version."""
 
 from __future__ import annotations
 
@@ -9,18 +10,17 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from gateway.dashboard.changes import GROUP, MAX_ORDERS, change_message, touched
-from gateway.dashboard.versions import Versions, versions_from_settings
+from gateway.catalog.apis import ProductListApi
+from gateway.catalog.models import Product
+from gateway.orders import presenters
+from gateway.orders.models import Order
+from gateway.projector.changes import GROUP, MAX_ORDERS, change_message, touched
+from gateway.projector.versions import Versions, versions_from_settings
 
 log = logging.getLogger("dashboard.publisher")
 
 
 def _rows(order_ids: list[str], product_ids: list[str]) -> tuple[list[Any], list[Any]]:
-    from gateway.catalog.apis import ProductListApi
-    from gateway.catalog.models import Product
-    from gateway.orders import presenters
-    from gateway.orders.models import Order
-
     orders = []
     if len(order_ids) <= MAX_ORDERS:
         found = Order.objects.in_bulk(order_ids)
@@ -32,7 +32,7 @@ def _rows(order_ids: list[str], product_ids: list[str]) -> tuple[list[Any], list
     return orders, list(out)
 
 
-class Publisher:
+class Broadcaster:
     """Pushes one change message per batch; a failure is logged, never stops the projector
     (browsers that miss a version resync)."""
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.failures import RetryState, dead_letter
-from gateway.orders.failure_notes import dead_letter_note, retry_note
 from gateway.orders.models import TimelineEntry
 from gateway.orders.projection import project_notes
 from gateway.orders.selectors import order_get
+from gateway.projector.failure_notes import dead_letter_note, retry_note
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

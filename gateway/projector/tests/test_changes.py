@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from contracts import OrderCompleted, PaymentAuthorized
-from gateway.dashboard.changes import MAX_ORDERS, change_message, touched
+from gateway.projector.changes import MAX_ORDERS, change_message, touched
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MONEY = {"user_id": "u1", "amount": Decimal("1.00"), "currency": "USD"}

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from gateway.orders.rebuild import read_model_wipe
+from gateway.projector.rebuild import read_model_wipe
 
 
 class Command(BaseCommand):
