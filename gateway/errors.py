@@ -9,10 +9,21 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from gateway.orders.services import IdempotencyConflict
-
 #: DRF's key for errors not tied to one field: the body as a whole.
 _NON_FIELD = "non_field_errors"
+
+
+class Problem(Exception):
+    """A refusal a service raises and the API answers as a problem body: ``status_code``,
+    ``kind``, the message, and the ``field`` it is about. The apps subclass it (e.g.
+    orders' ``IdempotencyConflict``), so the handler here knows none of them."""
+
+    status_code = 400
+    kind = "bad_request"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def problem(
@@ -69,9 +80,9 @@ _KINDS = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: our JSON problem shape for every error."""
-    if isinstance(exc, IdempotencyConflict):
-        body = problem(422, "idempotency_conflict", str(exc), [_entry(exc.field, str(exc))])
-        return Response(body, status=422)
+    if isinstance(exc, Problem):
+        body = problem(exc.status_code, exc.kind, str(exc), [_entry(exc.field, str(exc))])
+        return Response(body, status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -111,4 +122,4 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
     return json_error(request, 400, "bad_request", "Bad request.", "body")
 
 
-__all__ = ["bad_request", "exception_handler", "not_found", "server_error", "status"]
+__all__ = ["Problem", "bad_request", "exception_handler", "not_found", "server_error", "status"]
