@@ -33,7 +33,7 @@ INSTALLED_APPS = [
     "gateway.operations",
     "gateway.outbox",
     "gateway.projector",
-    "gateway.dashboard",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

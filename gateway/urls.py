@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/analytics/top-products", TopProductsApi.as_view(), name="top-products"),
     path("api/analytics/pageviews", PageViewsApi.as_view(), name="pageviews"),
     path("", include("gateway.operations.urls")),
-    path("", include("gateway.dashboard.urls")),
+    path("", include("dashboard.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", analytics.index, name="index"),

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth
 from django.urls import path
 
-from gateway.dashboard import views
+from dashboard import views
 
 urlpatterns = [
     path("dashboard/", views.orders, name="dashboard-orders"),

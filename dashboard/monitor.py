@@ -21,8 +21,8 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from gateway.dashboard.groups import TP, GroupReading, Member, group_view, service_health
-from gateway.dashboard.status import STATUS_KEY
+from dashboard.groups import TP, GroupReading, Member, group_view, service_health
+from dashboard.status import STATUS_KEY
 from gateway.projector.changes import GROUP
 from gateway.projector.versions import Versions
 

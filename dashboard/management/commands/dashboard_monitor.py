@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from gateway.dashboard.monitor import INTERVAL_S, Monitor
+from dashboard.monitor import INTERVAL_S, Monitor
 from gateway.projector.versions import versions_from_settings
 from gateway.service_loop import run_until_signalled
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.dashboard.consumers import DashboardConsumer
+from dashboard.consumers import DashboardConsumer
 from gateway.projector.versions import MemoryVersions
 
 

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from dashboard.status import STATUS_KEY
 from gateway.analytics.services import page_view_record
-from gateway.dashboard.status import STATUS_KEY
 
 log = logging.getLogger(__name__)
 

@@ -4,5 +4,5 @@ from django.apps import AppConfig
 
 
 class DashboardConfig(AppConfig):
-    name = "gateway.dashboard"
+    name = "dashboard"
     label = "dashboard"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.dashboard.groups import (
+from dashboard.groups import (
     REBALANCE_HIGHLIGHT_S,
     GroupReading,
     Member,

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from gateway.dashboard.consumers import DashboardConsumer
+from dashboard.consumers import DashboardConsumer
 
 websocket_urlpatterns = [path("ws/dashboard", DashboardConsumer.as_asgi())]
