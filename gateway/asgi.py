@@ -14,7 +14,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from gateway.dashboard.routing import websocket_urlpatterns  # noqa: E402
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from gateway.middleware import BodySizeLimitASGI  # noqa: E402
 
 application = ProtocolTypeRouter(

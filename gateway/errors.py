@@ -9,8 +9,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from gateway.orders.services import IdempotencyConflict
-
 #: DRF's key for errors not tied to one field: the body as a whole.
 _NON_FIELD = "non_field_errors"
 
@@ -23,15 +21,30 @@ def problem(
 
 
 class Problem(exceptions.APIException):
-    """An error answered as-is: its status, ``type``, sentence and per-field entries."""
+    """A refusal answered as a problem body: its status, ``type``, sentence and per-field
+    entries. Raise it with all four, or subclass it with ``status_code`` and ``kind`` as
+    class attributes and pass the sentence and the one ``field`` it is about (e.g. orders'
+    ``IdempotencyConflict``), so the handler here knows none of the apps."""
+
+    status_code = 400
+    kind = "bad_request"
 
     def __init__(
-        self, status_code: int, kind: str, detail: str, errors: list[dict[str, str]]
+        self,
+        status_code: int | str,
+        kind: str | None = None,
+        detail: str | None = None,
+        errors: list[dict[str, str]] | None = None,
     ) -> None:
+        if isinstance(status_code, str):  # subclass form: (message, field)
+            message, field = status_code, kind or "body"
+            super().__init__(message)
+            self.errors = [_entry(field, message)]
+            return
         super().__init__(detail)
         self.status_code = status_code
-        self.kind = kind
-        self.errors = errors
+        self.kind = kind or self.kind
+        self.errors = errors or []
 
 
 def field_error(field: str, code: str, message: str) -> dict[str, str]:
@@ -86,9 +99,6 @@ _KINDS = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: our JSON problem shape for every error."""
-    if isinstance(exc, IdempotencyConflict):
-        body = problem(422, "idempotency_conflict", str(exc), [_entry(exc.field, str(exc))])
-        return Response(body, status=422)
     if isinstance(exc, Problem):
         body = problem(exc.status_code, exc.kind, str(exc.detail), exc.errors)
         return Response(body, status=exc.status_code)

@@ -1,9 +1,8 @@
-"""The index (`/`), liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis)."""
+"""Liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 
@@ -11,42 +10,9 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-
-from gateway.analytics.services import page_view_record
-
-log = logging.getLogger(__name__)
+from django.http import HttpRequest, JsonResponse
 
 CHECK_TIMEOUT_S = 2.0
-
-
-def index(request: HttpRequest) -> HttpResponse:
-    """`/`: a browser (it accepts HTML) goes to the live dashboard; anything else gets
-    where things are, as JSON. Each JSON load is a page view for analytics
-    (``PageViewed`` through the outbox; the dashboard's pages record their own);
-    failing to record one is logged and never fails the page."""
-    if "text/html" in request.headers.get("Accept", ""):
-        return HttpResponseRedirect("/dashboard/")
-    try:
-        page_view_record(page=request.path)
-    except Exception:
-        log.exception("index: the page view of %s was not recorded", request.path)
-    return JsonResponse(
-        {
-            "name": "choreography-saga order platform",
-            "links": {
-                "orders": "/api/orders",
-                "products": "/api/products",
-                "topProducts": "/api/analytics/top-products",
-                "pageviews": "/api/analytics/pageviews",
-                "dashboard": "/dashboard/",
-                "docs": "/api/docs",
-                "schema": "/api/schema",
-                "health": "/health",
-                "ready": "/ready",
-            },
-        }
-    )
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -31,7 +31,9 @@ INSTALLED_APPS = [
     "gateway.catalog",
     "gateway.analytics",
     "gateway.operations",
-    "gateway.dashboard",
+    "gateway.outbox",
+    "gateway.projector",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gateway import health
+from gateway.analytics import apis as analytics
 from gateway.analytics.apis import PageViewsApi, TopProductsApi
 from gateway.catalog.apis import ProductListApi
 from gateway.orders.apis import OrderCollectionApi, OrderDetailApi
@@ -15,10 +16,10 @@ urlpatterns = [
     path("api/analytics/top-products", TopProductsApi.as_view(), name="top-products"),
     path("api/analytics/pageviews", PageViewsApi.as_view(), name="pageviews"),
     path("", include("gateway.operations.urls")),
-    path("", include("gateway.dashboard.urls")),
+    path("", include("dashboard.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", health.index, name="index"),
+    path("", analytics.index, name="index"),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
 ]

@@ -1,9 +1,12 @@
-"""HTTP API of analytics: the latest window snapshots, as analytics last published them."""
+"""HTTP API of analytics: the latest window snapshots, as analytics last published them;
+and the index (`/`), whose loads are page views."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,6 +15,9 @@ from rest_framework.views import APIView
 
 from gateway.analytics.models import WindowSnapshot
 from gateway.analytics.selectors import snapshot_latest
+from gateway.analytics.services import page_view_record
+
+log = logging.getLogger(__name__)
 
 #: ``?window=`` values and the window kinds they name.
 WINDOWS = {"1m": "tumbling_1m", "5m": "hopping_5m"}
@@ -115,3 +121,32 @@ class PageViewsApi(APIView):
                 else [],
             }
         )
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """`/`: a browser (it accepts HTML) goes to the live dashboard; anything else gets
+    where things are, as JSON. Each JSON load is a page view for analytics
+    (``PageViewed`` through the outbox; the dashboard's pages record their own);
+    failing to record one is logged and never fails the page."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return HttpResponseRedirect("/dashboard/")
+    try:
+        page_view_record(page=request.path)
+    except Exception:
+        log.exception("index: the page view of %s was not recorded", request.path)
+    return JsonResponse(
+        {
+            "name": "choreography-saga order platform",
+            "links": {
+                "orders": "/api/orders",
+                "products": "/api/products",
+                "topProducts": "/api/analytics/top-products",
+                "pageviews": "/api/analytics/pageviews",
+                "dashboard": "/dashboard/",
+                "docs": "/api/docs",
+                "schema": "/api/schema",
+                "health": "/health",
+                "ready": "/ready",
+            },
+        }
+    )

@@ -7,7 +7,7 @@ import uuid
 from django.utils import timezone
 
 from contracts import PageViewed, topics
-from gateway.orders.outbox import outbox_add
+from gateway.outbox.services import outbox_add
 
 
 def page_view_record(*, page: str, session_id: str = "") -> PageViewed:

@@ -11,13 +11,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from config.prometheus import CONTENT_TYPE, Metric, render
 from contracts import topics
+from gateway.consumed import GROUP as PROJECTOR_GROUP
+from gateway.consumed import TOPICS as PROJECTOR_TOPICS
 from gateway.operations import counters
 from gateway.operations.kafka_figures import KafkaFigures, kafka_figures
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.selectors import DlqFigures, dlq_figures
-from gateway.orders.models import OutboxMessage
-from gateway.orders.projector import GROUP as PROJECTOR_GROUP
-from gateway.orders.projector import TOPICS as PROJECTOR_TOPICS
+from gateway.outbox.models import OutboxMessage
 
 RETRY_TOPICS = [t.name for t in topics.RETRY_TIERS]
 

@@ -1,1 +1,1 @@
-"""Orders: the write side (order + outbox), the read model and their API."""
+"""Orders: the write side (an order and its outbox event), the read model and their API."""

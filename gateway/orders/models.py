@@ -1,9 +1,8 @@
-"""Tables of the gateway: orders (write side and read model), their timeline, the outbox."""
+"""Tables of orders: the order (write side and read model) and its timeline."""
 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
 
 
 class OrderStatus(models.TextChoices):
@@ -55,19 +54,3 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-
-
-class OutboxMessage(models.Model):
-    """An event waiting for the relay, written in the same transaction as its order."""
-
-    topic = models.CharField(max_length=128)
-    key = models.BinaryField()
-    value = models.BinaryField()
-    headers = models.JSONField(default=list)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["id"], name="outbox_unsent", condition=Q(sent_at__isnull=True))
-        ]

@@ -1,19 +1,22 @@
-"""Database side of the projector: fold one batch of events into orders and timelines."""
+"""Orders' side of the projector: fold order events into orders and their timelines, and
+store failure notes in the timelines. Called by ``gateway.projector`` in its batch's
+transaction."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from django.db import transaction
 from django.utils import timezone
 
-from contracts import AnyEvent, OrderEvent, OrderPlaced, StockLevel, TopProductsUpdated
-from gateway.analytics.projection import project_snapshots
-from gateway.catalog.projection import project_stock
+from contracts import AnyEvent, OrderPlaced
+from gateway.consumed import Seen
 from gateway.orders.domain import fingerprint, from_placed
-from gateway.orders.failure_notes import Note
 from gateway.orders.models import Order, TimelineEntry
 from gateway.orders.readmodel import OrderView, evolve
 
@@ -22,35 +25,31 @@ _ENVELOPE = {"type", "event_id", "occurred_at", "correlation_id", "causation_id"
 
 
 @dataclass(frozen=True)
-class Seen:
-    """An event as consumed: where it sat in Kafka."""
+class Note:
+    """One timeline entry that is not an order event (a retry scheduled, a dead letter:
+    built by ``gateway.projector.failure_notes``)."""
 
+    event_id: uuid.UUID
+    order_id: str
+    event_type: str
     topic: str
     partition: int
     offset: int
-    event: AnyEvent
+    occurred_at: datetime
+    data: dict[str, Any]
 
 
-def project_batch(batch: list[Seen]) -> int:
-    """Fold ``batch`` into the read model in one transaction; return orders changed.
-
-    Order events go to orders and their timelines; ``StockLevel`` events to the catalog,
-    ``TopProductsUpdated`` snapshots to the analytics read model.
+def project_orders(events: Sequence[Seen]) -> int:
+    """Fold order events into orders and their timelines; return orders changed. Run in
+    the projector's transaction for the batch.
 
     Idempotent: timeline rows are unique by ``event_id`` and the fold ignores
     events it has already absorbed, so a redelivered batch changes nothing.
     """
-    events = [s for s in batch if isinstance(s.event, OrderEvent)]
-    levels = [s.event for s in batch if isinstance(s.event, StockLevel)]
-    snapshots = [s.event for s in batch if isinstance(s.event, TopProductsUpdated)]
+    if not events:
+        return 0
     now = timezone.now()
     with transaction.atomic():
-        if levels:
-            project_stock(levels)
-        if snapshots:
-            project_snapshots(snapshots)
-        if not events:
-            return 0
         ids = {s.event.order_id for s in events}  # type: ignore[union-attr]
         orders = Order.objects.in_bulk(list(ids))
         new: dict[str, Order] = {}

@@ -8,19 +8,22 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts import topics
+from gateway.errors import Problem
 from gateway.orders.domain import NewOrder, order_placed
 from gateway.orders.models import Order
-from gateway.orders.outbox import OUTBOX_CHANNEL, outbox_add
+from gateway.outbox.services import outbox_add
 
-__all__ = ["OUTBOX_CHANNEL", "Accepted", "IdempotencyConflict", "order_create"]
+__all__ = ["Accepted", "IdempotencyConflict", "order_create"]
 
 
-class IdempotencyConflict(Exception):
-    """The idempotency key or order id was already used for a different request."""
+class IdempotencyConflict(Problem):
+    """The idempotency key or order id was already used for a different request (422)."""
+
+    status_code = 422
+    kind = "idempotency_conflict"
 
     def __init__(self, field: str, value: str) -> None:
-        super().__init__(f"{field} {value!r} was already used with a different request body")
-        self.field = field
+        super().__init__(f"{field} {value!r} was already used with a different request body", field)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from gateway.operations import bootstrap
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.publisher import FakePublisher
 from gateway.operations.tests.factories import stored
-from gateway.orders.models import Order, OutboxMessage
+from gateway.orders.models import Order
+from gateway.outbox.models import OutboxMessage
 from gateway.parsers import MAX_DEPTH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue")]

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import contracts
-from gateway.orders.models import Order, OutboxMessage
+from gateway.orders.models import Order
+from gateway.outbox.models import OutboxMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue")]
 

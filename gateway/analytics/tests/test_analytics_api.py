@@ -10,7 +10,7 @@ import pytest
 from contracts import PageStat, PageViewed, ProductStat, TopProductsUpdated, decode, topics
 from gateway.analytics.models import WindowSnapshot
 from gateway.analytics.projection import project_snapshots
-from gateway.orders.models import OutboxMessage
+from gateway.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 

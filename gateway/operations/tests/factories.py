@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts import Attempt, DeadLetter
+from gateway.consumed import Seen
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.models import DeadLetterRecord
-from gateway.orders.projection import Seen
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

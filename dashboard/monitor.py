@@ -1,0 +1,209 @@
+"""The dashboard's monitor: every ~1.5 s, read the consumer groups from the broker's admin
+API and check each service, the broker, the database and Redis; push the result to the
+browsers (with the current change version, their heartbeat) and keep it in Redis for
+pages that just loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from dashboard.groups import TP, GroupReading, Member, group_view, service_health
+from dashboard.status import STATUS_KEY
+from gateway.projector.changes import GROUP
+from gateway.projector.versions import Versions
+
+log = logging.getLogger("dashboard.monitor")
+
+#: The consumer groups shown, one per service that consumes.
+GROUPS = ("payment", "inventory", "saga", "notification", "analytics", "projector")
+INTERVAL_S = 1.5
+TIMEOUT_S = 3.0
+#: An unsent outbox row older than this means the relay is not publishing.
+RELAY_STALE = timedelta(seconds=10)
+
+
+class Kafka:
+    """Admin client and an offsets-only consumer, reopened after a failure."""
+
+    def __init__(self, bootstrap: list[str]) -> None:
+        self.bootstrap = bootstrap
+        self.admin: AIOKafkaAdminClient | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def read(self, groups: tuple[str, ...]) -> tuple[list[GroupReading], dict[TP, int]]:
+        if self.admin is None or self.consumer is None:
+            ms = int(TIMEOUT_S * 1000)
+            self.admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap, request_timeout_ms=ms
+            )
+            self.consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=ms
+            )
+            await self.admin.start()
+            await self.consumer.start()
+        readings = []
+        # One group per request: aiokafka 0.14 decodes a several-group DescribeGroups
+        # response with the wrong schema (it misses each group's authorized operations),
+        # so every group after the first comes out garbled.
+        for name in groups:
+            [response] = await self.admin.describe_consumer_groups([name])
+            for described in response.groups[:1]:
+                _error, group, state, _ptype, _protocol, members = described[:6]
+                offsets = await self.admin.list_consumer_group_offsets(group)
+                readings.append(
+                    GroupReading(
+                        group=group,
+                        state=state,
+                        members=tuple(_member(*m[:5]) for m in members),
+                        committed={(tp.topic, tp.partition): o.offset for tp, o in offsets.items()},
+                    )
+                )
+        wanted = {tp for r in readings for tp in (*r.committed, *_owned(r))}
+        partitions = [TopicPartition(t, p) for t, p in sorted(wanted)]
+        ends = await self.consumer.end_offsets(partitions) if partitions else {}
+        return readings, {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    async def close(self) -> None:
+        for client in (self.admin, self.consumer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await (client.close() if client is self.admin else client.stop())  # type: ignore[union-attr]
+        self.admin = self.consumer = None
+
+
+def _owned(reading: GroupReading) -> list[TP]:
+    return [tp for m in reading.members for tp in m.partitions]
+
+
+def _member(member_id: str, client_id: str, host: str, _meta: bytes, raw: bytes) -> Member:
+    partitions: list[TP] = []
+    if raw:
+        try:
+            assignment = ConsumerProtocolMemberAssignment.decode(raw)
+            partitions = [(t, p) for t, ps in assignment.assignment for p in ps]
+        except Exception:  # a protocol we cannot read: show the member without partitions
+            log.debug("monitor: unreadable assignment of %s", member_id)
+    return Member(member_id, client_id, host, tuple(sorted(partitions)))
+
+
+def _outbox() -> dict[str, str]:
+    """The relay's health, seen from the outbox it drains (a query that fails means the
+    database is down)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from gateway.outbox.models import OutboxMessage
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    unsent = OutboxMessage.objects.filter(sent_at__isnull=True)
+    oldest = unsent.order_by("id").values_list("created_at", flat=True).first()
+    count = unsent.count()
+    connection.close()  # a long-running loop: do not hold a connection between polls
+    if oldest is not None and timezone.now() - oldest > RELAY_STALE:
+        return {"status": "down", "detail": f"{count} unsent outbox rows, oldest {oldest:%H:%M:%S}"}
+    return {"status": "up", "detail": f"outbox backlog {count}"}
+
+
+def _http_ok(url: str) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=TIMEOUT_S) as response:
+        if response.status != 200:
+            raise RuntimeError(f"answered {response.status}")
+
+
+async def _check(name: str, probe: Any) -> dict[str, str]:
+    try:
+        result = await asyncio.wait_for(probe(), TIMEOUT_S)
+        return {"name": name, "status": "up", "detail": "", **(result or {})}
+    except Exception as exc:
+        return {"name": name, "status": "down", "detail": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+class Monitor:
+    def __init__(
+        self, bootstrap: list[str], redis_url: str, versions: Versions, gateway_url: str = ""
+    ) -> None:
+        self.kafka = Kafka(bootstrap)
+        self.redis_url = redis_url
+        self.versions = versions
+        self.gateway_url = gateway_url
+        self.views: dict[str, dict[str, Any]] = {}
+
+    async def poll(self) -> dict[str, Any]:
+        """One status message: groups, health, the change version, when."""
+        now = time.time()
+        broker: dict[str, str] = {"name": "kafka", "status": "up", "detail": ""}
+        try:
+            readings, ends = await asyncio.wait_for(self.kafka.read(GROUPS), TIMEOUT_S * 2)
+            self.views = {
+                r.group: group_view(r, ends, self.views.get(r.group), now) for r in readings
+            }
+        except Exception as exc:
+            await self.kafka.close()
+            broker = {"name": "kafka", "status": "down", "detail": f"{type(exc).__name__}: {exc}"}
+            self.views = {}
+        redis_check = await _check("redis", self._redis_ping)
+        relay = await _check("relay", sync_to_async(_outbox))  # raises when the DB is down
+        database = {"name": "database", "status": "up", "detail": ""}
+        if relay["detail"].startswith(("OperationalError", "InterfaceError", "TimeoutError")):
+            database = {**relay, "name": "database"}
+            relay = {"name": "relay", "status": "unknown", "detail": "the database is down"}
+        services = []
+        if self.gateway_url:
+            services.append(await _check("gateway", self._gateway))
+        services.append(relay)
+        for group in GROUPS:
+            services.append({"name": group, **service_health(self.views.get(group))})
+        version = 0
+        with contextlib.suppress(Exception):
+            version = await self.versions.current()
+        return {
+            "type": "status",
+            "version": version,
+            "at": datetime.fromtimestamp(now, UTC).isoformat(),
+            "groups": [self.views[g] for g in GROUPS if g in self.views],
+            "health": {"services": services, "infrastructure": [broker, database, redis_check]},
+        }
+
+    async def _redis_ping(self) -> None:
+        async with aioredis.from_url(self.redis_url) as client:
+            await client.ping()
+
+    async def _gateway(self) -> None:
+        await asyncio.to_thread(_http_ok, f"{self.gateway_url}/health")
+
+    async def publish(self, status: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            async with aioredis.from_url(self.redis_url) as client:
+                await client.set(STATUS_KEY, json.dumps(status), ex=30)
+        layer = get_channel_layer()
+        if layer is not None:
+            await layer.group_send(GROUP, {"type": "dashboard.push", "message": status})
+
+    async def run(self, stop: asyncio.Event, interval: float = INTERVAL_S) -> None:
+        log.info("dashboard monitor: groups %s every %.1fs", ", ".join(GROUPS), interval)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.publish(await self.poll())
+                except Exception:
+                    log.exception("dashboard monitor: poll failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+        finally:
+            await self.kafka.close()

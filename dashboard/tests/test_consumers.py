@@ -1,0 +1,115 @@
+"""The WebSocket through the real ASGI application: origin check, hello, changes, resync."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from contracts import OrderCompleted
+from gateway.asgi import application
+from gateway.orders.models import Order
+from gateway.projector.broadcast import Broadcaster
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def socket(origin: bytes = b"http://127.0.0.1:8000") -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, "/ws/dashboard", headers=[(b"origin", origin)])
+
+
+async def test_a_foreign_origin_is_refused(versions) -> None:
+    ws = socket(b"http://evil.example")
+    connected, _ = await ws.connect()
+    assert not connected
+    await ws.disconnect()
+
+
+async def test_no_origin_header_is_refused(versions) -> None:
+    ws = WebsocketCommunicator(application, "/ws/dashboard")
+    connected, _ = await ws.connect()
+    assert not connected
+    await ws.disconnect()
+
+
+async def test_hello_tells_the_current_version_and_that_the_viewer_is_anonymous(versions) -> None:
+    versions.value = 41
+    ws = socket(b"http://localhost:8765")
+    connected, _ = await ws.connect()
+    assert connected
+    assert await ws.receive_json_from() == {"type": "hello", "version": 41, "staff": False}
+    await ws.disconnect()
+
+
+def _order(order_id: str, status: str = "PENDING") -> Order:
+    return Order.objects.create(
+        order_id=order_id,
+        user_id="u1",
+        currency="USD",
+        amount=Decimal("9.99"),
+        items=[{"productId": "p1", "quantity": 1, "price": "9.99"}],
+        request_hash="h",
+        created_at=T0,
+        updated_at=T0,
+        status=status,
+    )
+
+
+def _completed(order_id: str) -> OrderCompleted:
+    return OrderCompleted(
+        occurred_at=T0,
+        correlation_id=order_id,
+        order_id=order_id,
+        user_id="u1",
+        amount=Decimal("9.99"),
+        currency="USD",
+    )
+
+
+async def test_a_projected_batch_reaches_the_browser_as_the_next_version(versions) -> None:
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(_order)("o-1", "COMPLETED")
+    ws = socket()
+    await ws.connect()
+    hello = await ws.receive_json_from()
+
+    await Broadcaster(versions).publish([_completed("o-1")])
+
+    change = await ws.receive_json_from()
+    assert change["type"] == "changes" and change["version"] == hello["version"] + 1
+    assert [(o["orderId"], o["status"]) for o in change["orders"]] == [("o-1", "COMPLETED")]
+    await ws.disconnect()
+
+
+async def test_after_a_lost_change_a_sync_gives_the_version_to_resync_from(versions) -> None:
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(_order)("o-2")
+    ws = socket()
+    await ws.connect()
+    assert (await ws.receive_json_from())["version"] == 0
+    await Broadcaster(versions).publish([_completed("o-2")])  # v1 arrives
+    assert (await ws.receive_json_from())["version"] == 1
+    versions.value += 1  # v2 was taken, and its message dropped by the channel layer
+    await Broadcaster(versions).publish([_completed("o-2")])  # v3: the browser sees a gap
+    assert (await ws.receive_json_from())["version"] == 3
+
+    await ws.send_json_to({"type": "sync"})
+
+    assert await ws.receive_json_from() == {"type": "hello", "version": 3, "staff": False}
+    await ws.disconnect()
+
+
+async def test_messages_from_the_browser_change_nothing(versions) -> None:
+    ws = socket()
+    await ws.connect()
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "changes", "version": 99})
+    assert await ws.receive_nothing(timeout=0.2)
+    assert versions.value == 0
+    await ws.disconnect()
