@@ -238,6 +238,12 @@ def render(doc: Mapping[str, Any]) -> str:
         for name in sorted(set(cpu) | set(rss), key=lambda n: -cpu.get(n, 0)):
             lines.append(f"  {name:<16} {cpu.get(name, '-'):>8}   {rss.get(name, '-'):>7}")
         lines.append(f"  {'TOTAL platform':<16} {s.get('cpuMsPerOrderTotal')}")
+        floor_cpu = s.get("floorCpuMsPerOrder") or {}
+        if floor_cpu:
+            lines.append(
+                f"  floor at 50 % (its 5 processes + the broker)"
+                f" {round(sum(floor_cpu.values()), 2)} ms per order"
+            )
     else:
         lines.append("CPU/memory  not measured (no process ids of the platform)")
     return "\n".join(lines)
