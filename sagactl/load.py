@@ -307,8 +307,7 @@ class _OutcomeWatcher:
         await self._consumer.start()
         partitions = [
             TopicPartition(self._topic, p)
-            for p in self._consumer.partitions_for_topic(self._topic)
-            or await self._partitions()
+            for p in self._consumer.partitions_for_topic(self._topic) or await self._partitions()
         ]
         self._consumer.assign(partitions)
         for tp, end in (await self._consumer.end_offsets(partitions)).items():
