@@ -30,5 +30,10 @@ fmt: bootstrap
 	$(VENV)/ruff check --fix .
 	$(VENV)/ruff format .
 
+.PHONY: bench
+# The platform beside its floor and ceiling (benchmarks/README.md); BENCH_ARGS=--quick: < 3 min.
+bench: bootstrap
+	$(VENV)/python -m benchmarks.platform_bench $(BENCH_ARGS)
+
 clean:
 	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache

@@ -53,6 +53,10 @@ class LoadPlan:
     seed: int = 1
     #: Produce ``OrderPlaced`` to ``orders.v1`` directly instead of POSTing to the gateway.
     direct: bool = False
+    #: The topics a ``direct`` run produces to and every run reads outcomes from (a
+    #: benchmark points them at a copy of the topology).
+    orders_topic: str = topics.ORDERS.name
+    outcomes_topic: str = topics.OUTCOMES.name
 
 
 @dataclass
@@ -171,7 +175,7 @@ async def run_load(
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         products = await _products(http, gateway)
-        watcher = _OutcomeWatcher(bootstrap)
+        watcher = _OutcomeWatcher(bootstrap, plan.outcomes_topic)
         await watcher.start()
         try:
             follow = asyncio.create_task(
@@ -250,7 +254,7 @@ async def _send_all(
             if producer is not None:
                 event = order_placed(body, datetime.now(UTC))
                 key = event.order_id.encode()
-                await producer.send_and_wait(topics.ORDERS.name, contracts.encode(event), key=key)
+                await producer.send_and_wait(plan.orders_topic, contracts.encode(event), key=key)
                 result.statuses["kafka"] += 1
                 result.accepted += 1
                 accepted_at[event.order_id] = event.occurred_at
@@ -292,18 +296,18 @@ async def _send_all(
 class _OutcomeWatcher:
     """Reads ``orders.outcome.v1`` from its current end, without a consumer group."""
 
-    def __init__(self, bootstrap: list[str]) -> None:
+    def __init__(self, bootstrap: list[str], topic: str = topics.OUTCOMES.name) -> None:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
         )
+        self._topic = topic
         self.last_outcome: datetime | None = None
 
     async def start(self) -> None:
         await self._consumer.start()
         partitions = [
-            TopicPartition(topics.OUTCOMES.name, p)
-            for p in self._consumer.partitions_for_topic(topics.OUTCOMES.name)
-            or await self._partitions()
+            TopicPartition(self._topic, p)
+            for p in self._consumer.partitions_for_topic(self._topic) or await self._partitions()
         ]
         self._consumer.assign(partitions)
         for tp, end in (await self._consumer.end_offsets(partitions)).items():
@@ -311,7 +315,7 @@ class _OutcomeWatcher:
 
     async def _partitions(self) -> set[int]:
         await self._consumer._client.force_metadata_update()
-        return self._consumer.partitions_for_topic(topics.OUTCOMES.name) or set()
+        return self._consumer.partitions_for_topic(self._topic) or set()
 
     async def stop(self) -> None:
         await self._consumer.stop()
