@@ -29,7 +29,7 @@ from inventory.catalog import Product
 from inventory.domain import violations
 from inventory.memory import MemoryStore
 from inventory.settings import InventorySettings
-from streaming import Outcome
+from streaming import Disposition
 
 PRODUCTS = (
     Product("p-a", "Thing A", Decimal("2.50"), 3),
@@ -92,7 +92,7 @@ def settings() -> InventorySettings:
 
 @pytest.fixture
 def app(sent: Sent, store: MemoryStore) -> faust.App:
-    return create_app(settings(), store=store, publish=sent)
+    return create_app(settings(), store=store, publish=sent, route_failures=False)
 
 
 @pytest.fixture
@@ -101,10 +101,10 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
-async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Outcome:
+async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Disposition:
     event = await agent.put(value, key=b"k")
     outcome = agent.results[event.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -116,7 +116,7 @@ async def test_a_reservation_is_published_with_the_new_levels(
     agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
 ) -> None:
     order = placed()
-    assert await put(agent, encode(order)) is Outcome.HANDLED
+    assert await put(agent, encode(order)) is Disposition.HANDLED
     reserved, *levels = sent
     assert isinstance(reserved, InventoryReserved)
     assert reserved.causation_id == str(order.event_id)
@@ -183,10 +183,10 @@ async def test_a_short_order_is_rejected_and_publishes_no_level(
 async def test_bad_and_foreign_messages_are_contained(
     agent: faust.types.AgentTestWrapperT, sent: Sent
 ) -> None:
-    assert await put(agent, b"not json") is Outcome.INVALID
-    assert await put(agent, None) is Outcome.INVALID
-    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
-    assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert await put(agent, b"not json") is Disposition.INVALID
+    assert await put(agent, None) is Disposition.INVALID
+    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
+    assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert {e.order_id for e in sent.of(InventoryReserved)} == {"order-2"}  # type: ignore[attr-defined]
 
 
@@ -201,8 +201,8 @@ async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: Memory
                 raise ConnectionError("redis away")
             return await store.apply(event)
 
-    app = create_app(settings(), store=Flaky(), publish=sent)
+    app = create_app(settings(), store=Flaky(), publish=sent, route_failures=False)
     async with app.agents[AGENT].test_context() as agent:
-        assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
-        assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+        assert await put(agent, encode(placed("order-1"))) is Disposition.FAILED
+        assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert [e.order_id for e in sent.of(InventoryReserved)] == ["order-2"]  # type: ignore[attr-defined]

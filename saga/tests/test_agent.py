@@ -30,7 +30,7 @@ from saga.agent import AGENT, TABLE, tick_events
 from saga.app import create_app
 from saga.domain import Decided, Pending, load_state
 from saga.settings import SagaSettings
-from streaming import Outcome
+from streaming import Disposition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FLUSH = "flush"
@@ -82,7 +82,11 @@ def sent() -> Sent:
 def app(sent: Sent) -> faust.App:
     settings = SagaSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
     return create_app(
-        settings, publish=sent, flush=sent.flush, clock=lambda: T0 + timedelta(milliseconds=10)
+        settings,
+        publish=sent,
+        flush=sent.flush,
+        clock=lambda: T0 + timedelta(milliseconds=10),
+        route_failures=False,
     )
 
 
@@ -94,12 +98,12 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
 
 async def put(
     agent: faust.types.AgentTestWrapperT, event: Event | bytes | None, partition: int = 0
-) -> Outcome:
+) -> Disposition:
     value = encode(event) if isinstance(event, Event) else event
     key = key_of(event) if isinstance(event, Event) else b"k"
     message = await agent.put(value, key=key, partition=partition)
     outcome = agent.results[message.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -113,7 +117,7 @@ async def test_an_order_is_completed_recorded_and_sent_without_a_flush(
 ) -> None:
     order = placed("order-1")
     for event in (order, authorized(order), reserved(order)):
-        assert await put(agent, event, partition=4) is Outcome.HANDLED
+        assert await put(agent, event, partition=4) is Disposition.HANDLED
     # Redelivered answers re-decide the same outcome: no flush per decision.
     assert FLUSH not in sent
     [outcome] = sent.outcomes()
@@ -206,7 +210,7 @@ async def test_a_tick_read_from_another_partition_is_ignored(
 ) -> None:
     await put(agent, placed("order-1"), partition=2)
     # its table writes would go to partition 0's changelog: not acted upon
-    assert await put(agent, tick(2, timedelta(minutes=1)), partition=0) is Outcome.HANDLED
+    assert await put(agent, tick(2, timedelta(minutes=1)), partition=0) is Disposition.HANDLED
     assert sent == []
     assert isinstance(stored(app, "order-1"), Pending)
 
@@ -223,10 +227,10 @@ async def test_foreign_and_invalid_messages_are_contained(
         order_id="order-1", correlation_id="order-1", user_id="u", amount=Decimal(1), currency="EUR"
     )
     for foreign in (refund, release, completed):
-        assert await put(agent, foreign) is Outcome.SKIPPED
-    assert await put(agent, b"not json") is Outcome.INVALID
-    assert await put(agent, None) is Outcome.INVALID
-    assert await put(agent, order) is Outcome.HANDLED  # still serving
+        assert await put(agent, foreign) is Disposition.SKIPPED
+    assert await put(agent, b"not json") is Disposition.INVALID
+    assert await put(agent, None) is Disposition.INVALID
+    assert await put(agent, order) is Disposition.HANDLED  # still serving
     assert sent == []
     assert isinstance(stored(app, "order-1"), Pending)
 
