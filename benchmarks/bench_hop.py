@@ -1,9 +1,9 @@
-"""Measure one Faust hop (event in -> reaction out): ``python -m streaming.tests.bench_hop``.
+"""Measure one Faust hop (event in -> reaction out): ``python -m benchmarks.bench_hop``.
 
 Not a test (pytest does not collect it): a tool to see where a hop's latency goes. Run it
 against a real broker, e.g.::
 
-    .venv/bin/sagactl stack --no-postgres -- .venv/bin/python -m streaming.tests.bench_hop
+    .venv/bin/sagactl stack --no-postgres -- .venv/bin/python -m benchmarks.bench_hop
 
 It creates two fresh 6-partition topics, starts a worker subprocess (``--worker faust``:
 ``streaming.create_app`` + ``EventGuard`` + ``publisher``, an echo agent that publishes
@@ -53,7 +53,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 6
 
 
@@ -368,7 +368,7 @@ class Bench:
         cmd = [
             sys.executable,
             "-m",
-            "streaming.tests.bench_hop",
+            "benchmarks.bench_hop",
             "worker",
             "--kind",
             args.worker,
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "command:",
         " ".join(
-            [Path(sys.executable).name, "-m", "streaming.tests.bench_hop"]
+            [Path(sys.executable).name, "-m", "benchmarks.bench_hop"]
             + (argv if argv is not None else sys.argv[1:])
         ),
     )

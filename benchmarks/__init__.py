@@ -1,0 +1,1 @@
+"""Benchmarks and measurements (not tests): see benchmarks/README.md."""
