@@ -3,8 +3,6 @@ attributes it reads exist on a running consumer, and ``snapshot`` follows the co
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import pytest
@@ -13,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from config.env import PlatformSettings
 from streaming import create_app
 from streaming.upstream import commit_watchdog
+from tests.support import eventually_async
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +63,7 @@ async def test_snapshot_reads_a_running_consumer(stack_env: dict[str, str]) -> N
 
 
 async def _until(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        await asyncio.sleep(0.2)
+    async def check() -> bool:
+        return bool(condition())
+
+    await eventually_async(what, check, timeout=timeout, interval=0.2)
