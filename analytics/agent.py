@@ -40,12 +40,11 @@ from contracts import (
     topics,
 )
 from streaming import (
+    Disposition,
     EventGuard,
-    FailureHandling,
-    Outcome,
+    FailureRoute,
     Publish,
     bind,
-    contained,
     on_reassignment,
     publisher,
 )
@@ -68,6 +67,7 @@ def install(
     app: faust.App,
     settings: AnalyticsSettings,
     *,
+    failures: FailureRoute | None,
     publish_share: Publish | None = None,
     publish_snapshot: Publish | None = None,
     owned: Owned | None = None,
@@ -84,17 +84,15 @@ def install(
     snap = publisher(bind(app, topics.SNAPSHOTS)) if publish_snapshot is None else publish_snapshot
     now = clock or (lambda: datetime.now(UTC))
     mine = owned or _assigned(app)
-    # Failures go to the retry tiers and the DLQ, except with fake producers (unit tests).
-    failures = contained(app, publish_share)
     counter = Counter(app, settings, partitions, failures)
     merger = Merger(app, settings, partitions, failures)
     state = {"settled": True}
 
-    async def count_events(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+    async def count_events(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
         async for outcome in counter.guard.process(stream):
             yield outcome
 
-    async def merge_minutes(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
+    async def merge_minutes(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
         async for outcome in merger.guard.process(stream):
             yield outcome
 
@@ -163,7 +161,7 @@ class Counter:
         app: faust.App,
         settings: AnalyticsSettings,
         partitions: int,
-        failures: FailureHandling | None = None,
+        failures: FailureRoute | None,
     ) -> None:
         self.group = settings.group
         self.grace = settings.grace
@@ -332,7 +330,7 @@ class Merger:
         app: faust.App,
         settings: AnalyticsSettings,
         partitions: int,
-        failures: FailureHandling | None = None,
+        failures: FailureRoute | None,
     ) -> None:
         self.group = settings.group
         self.top = settings.top

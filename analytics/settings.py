@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from analytics.windows import HOPPING_SIZE, MINUTE
-from config.env import PlatformSettings
+from config.env import PlatformSettings, non_negative, setting, string
+from streaming.settings import StreamingSettings
 
 
-def _raw(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return default if value is None else value.strip()
-
-
-def _number(name: str, default: str) -> float:
-    raw = _raw(name, default) or default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={raw!r} is not a non-negative number")
-    return value
+def _count(name: str, raw: str) -> int:
+    """A non-negative number, rounded down."""
+    return int(non_negative(name, raw))
 
 
 @dataclass(frozen=True)
@@ -34,29 +22,30 @@ class AnalyticsSettings:
     platform: PlatformSettings = field(default_factory=PlatformSettings)
     """Kafka and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``, ...)."""
 
-    group: str = field(default_factory=lambda: _raw("ANALYTICS_GROUP", "") or "analytics")
+    streaming: StreamingSettings = field(
+        default_factory=lambda: StreamingSettings.from_env("analytics")
+    )
+    """Retry tiers, injected faults, metrics (``RETRY_DELAYS``, ``ANALYTICS_FAULT_*``, ...)."""
+
+    group: str = setting("ANALYTICS_GROUP", string, "analytics")
     """``ANALYTICS_GROUP``: the consumer group and Faust app id, ``analytics`` by default.
     It names the tables' changelogs (``<group>-<table>-changelog``) and the key of the
     group's ``MinuteCountsUpdated`` messages."""
 
-    snapshot_interval: float = field(
-        default_factory=lambda: _number("ANALYTICS_SNAPSHOT_INTERVAL", "2")
-    )
+    snapshot_interval: float = setting("ANALYTICS_SNAPSHOT_INTERVAL", non_negative, 2.0)
     """``ANALYTICS_SNAPSHOT_INTERVAL``: seconds between two rounds of snapshots (2). Each
     round publishes the minutes that changed, then the windows that changed: a change
     reaches ``analytics.snapshots.v1`` within about two intervals."""
 
-    top: int = field(default_factory=lambda: int(_number("ANALYTICS_TOP_N", "10")))
+    top: int = setting("ANALYTICS_TOP_N", _count, 10)
     """``ANALYTICS_TOP_N``: how many products (by units, and by revenue) and pages a
     snapshot lists (10)."""
 
-    grace_seconds: float = field(default_factory=lambda: _number("ANALYTICS_GRACE_SECONDS", "10"))
+    grace_seconds: float = setting("ANALYTICS_GRACE_SECONDS", non_negative, 10.0)
     """``ANALYTICS_GRACE_SECONDS``: how long past the end of its minute (by the
     partition's watermark) an event is still counted (10); later ones are late."""
 
-    retention_seconds: float = field(
-        default_factory=lambda: _number("ANALYTICS_RETENTION_SECONDS", "900")
-    )
+    retention_seconds: float = setting("ANALYTICS_RETENTION_SECONDS", non_negative, 900.0)
     """``ANALYTICS_RETENTION_SECONDS``: event time an order's memo and a minute's counts
     are kept after their last event, by the partition's watermark (900). At least the
     hopping window plus a minute and the grace, so no open window loses a minute."""

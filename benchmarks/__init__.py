@@ -1,1 +1,2 @@
-"""Benchmarks: measurements of the platform, run by hand (`make bench`), never by the test tiers."""
+"""Benchmarks and measurements, run by hand (`make bench`), never by the test tiers: see
+benchmarks/README.md."""

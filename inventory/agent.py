@@ -16,7 +16,7 @@ from contracts import TOPIC_OF, Event, OrderCancelled, OrderCompleted, OrderPlac
 from inventory.domain import Consumed, reactions, stale, stock_level, too_old
 from inventory.settings import InventorySettings
 from inventory.store import RedisStore, Store
-from streaming import EventGuard, Outcome, Publish, bind, contained, publisher
+from streaming import Disposition, EventGuard, FailureRoute, Publish, bind, publisher
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def install(
     app: faust.App,
     settings: InventorySettings,
     *,
+    failures: FailureRoute | None,
     store: Store | None = None,
     publish: Publish | None = None,
 ) -> AgentT[bytes]:
@@ -101,11 +102,11 @@ def install(
             OrderCancelled: on_order_event,
             OrderCompleted: on_order_event,
         },
-        failures=contained(app, publish),
+        failures=failures,
     )
 
-    async def reserve_stock(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
-        async for outcome in guard.process(stream):
-            yield outcome
+    async def reserve_stock(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
+        async for disposition in guard.process(stream):
+            yield disposition
 
     return app.agent(source, name=AGENT)(reserve_stock)

@@ -11,6 +11,7 @@ from inventory.settings import InventorySettings, load
 from inventory.store import Store
 from streaming import Publish
 from streaming import create_app as create_streaming_app
+from streaming import route_failures as failure_handling
 
 
 def create_app(
@@ -18,6 +19,7 @@ def create_app(
     *,
     store: Store | None = None,
     publish: Publish | None = None,
+    route_failures: bool = True,
     **overrides: Any,
 ) -> faust.App:
     """A new inventory app (group ``settings.group``) with its agent installed.
@@ -26,6 +28,9 @@ def create_app(
     and ``inventory.stock.v1`` (tests); ``overrides`` go to Faust.
     """
     settings = settings or load()
-    app = create_streaming_app(settings.group, settings.platform, **overrides)
-    install(app, settings, store=store, publish=publish)
+    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **overrides)
+    failures = (
+        failure_handling(app, settings.platform, settings.streaming) if route_failures else None
+    )
+    install(app, settings, failures=failures, store=store, publish=publish)
     return app

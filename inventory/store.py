@@ -14,7 +14,7 @@ event finds its effect already recorded and changes nothing (see ``inventory.scr
 The cost: one Redis round trip per event, ``EVALSHA`` of a script loaded once per
 process (``prepare``; a server that forgot it answers ``NOSCRIPT`` and redis-py loads it
 again), awaited on the worker's event loop (``redis.asyncio``, no thread hop), its answer
-one JSON string. Measured with ``python -m inventory.tests.bench_store`` (a 2-CPU VM that
+one JSON string. Measured with ``python -m benchmarks.bench_store`` (a 2-CPU VM that
 also runs Kafka and PostgreSQL; loopback; Redis 7.0; redis-py without hiredis): an
 ``OrderPlaced`` of 3 lines costs about 0.35 ms per event as the worker sees it (p50; p99
 about 1.1 ms), where a bare ``PING`` takes 0.18 ms; inside Redis the script runs about

@@ -23,11 +23,11 @@ from notification import domain
 from notification.senders import Sender
 from notification.settings import NotificationSettings
 from streaming import (
+    Disposition,
     EventGuard,
-    Outcome,
+    FailureRoute,
     Publish,
     bind,
-    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -48,6 +48,7 @@ def install(
     app: faust.App,
     settings: NotificationSettings,
     *,
+    failures: FailureRoute | None,
     sender: Sender,
     publish: Publish | None = None,
     clock: Clock | None = None,
@@ -139,12 +140,12 @@ def install(
             OrderCompleted: on_outcome,
             OrderCancelled: on_outcome,
         },
-        failures=contained(app, publish),
+        failures=failures,
     )
 
-    async def notify_customers(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
-        async for outcome in guard.process(stream):
-            yield outcome
+    async def notify_customers(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
+        async for disposition in guard.process(stream):
+            yield disposition
 
     # The table is restored from its changelog on every assignment: rebuild the index.
     on_reassignment(app, expiry.clear)

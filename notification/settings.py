@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from config.env import PlatformSettings
+from config.env import (
+    PlatformSettings,
+    flag,
+    non_negative_duration,
+    port,
+    raw_string,
+    setting,
+    string,
+)
 from notification.domain import DEFAULT_RETENTION
 from notification.senders import ConsoleSender, EmailConfig, EmailSender, Sender
+from streaming.settings import StreamingSettings
 
 SENDERS = ("console", "email")
-
-
-def _raw(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return default if value is None else value.strip()
-
-
-def _seconds(name: str, default: timedelta) -> timedelta:
-    raw = _raw(name, "")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds")
-    return timedelta(seconds=value)
-
-
-def _flag(name: str) -> bool:
-    raw = _raw(name, "").lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"{name}={raw!r} is not a boolean (true/false)")
-
-
-def _email() -> EmailConfig:
-    domain = _raw("NOTIFICATION_EMAIL_DOMAIN", "") or "example.com"
-    port = _raw("EMAIL_PORT", "") or "25"
-    if not port.isdigit():
-        raise ValueError(f"EMAIL_PORT={port!r} is not a port number")
-    return EmailConfig(
-        host=_raw("EMAIL_HOST", "") or "localhost",
-        port=int(port),
-        user=_raw("EMAIL_HOST_USER", ""),
-        password=os.environ.get("EMAIL_HOST_PASSWORD", ""),
-        use_tls=_flag("EMAIL_USE_TLS"),
-        from_email=_raw("DEFAULT_FROM_EMAIL", "") or f"orders@{domain}",
-        domain=domain,
-    )
 
 
 @dataclass(frozen=True)
@@ -64,23 +28,44 @@ class NotificationSettings:
     platform: PlatformSettings = field(default_factory=PlatformSettings)
     """Kafka and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``, ...)."""
 
-    group: str = field(default_factory=lambda: _raw("NOTIFICATION_GROUP", "") or "notification")
+    streaming: StreamingSettings = field(
+        default_factory=lambda: StreamingSettings.from_env("notification")
+    )
+    """Retry tiers, injected faults, metrics (``RETRY_DELAYS``, ``NOTIFICATION_FAULT_*``, ...)."""
+
+    group: str = setting("NOTIFICATION_GROUP", string, "notification")
     """``NOTIFICATION_GROUP``: the consumer group and Faust app id, ``notification`` by
     default. It also names the table's changelog (``<group>-notices-changelog``)."""
 
-    sender: str = field(default_factory=lambda: _raw("NOTIFICATION_SENDER", "") or "console")
+    sender: str = setting("NOTIFICATION_SENDER", string, "console")
     """``NOTIFICATION_SENDER``: ``console`` (default: one block per notice on standard
-    output) or ``email`` (SMTP through Django, configured by ``email``)."""
+    output) or ``email`` (SMTP through Django, configured by the ``EMAIL_*`` settings)."""
 
-    email: EmailConfig = field(default_factory=_email)
-    """For ``email``: ``EMAIL_HOST`` (localhost), ``EMAIL_PORT`` (25), ``EMAIL_HOST_USER``,
-    ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (false), ``DEFAULT_FROM_EMAIL``
-    (``orders@<domain>``) and ``NOTIFICATION_EMAIL_DOMAIN`` (``example.com``): a customer's
-    address is ``<user_id>@<NOTIFICATION_EMAIL_DOMAIN>``, since the events carry user ids
-    and no addresses."""
+    email_domain: str = setting("NOTIFICATION_EMAIL_DOMAIN", string, "example.com")
+    """``NOTIFICATION_EMAIL_DOMAIN``: a customer's address is ``<user_id>@<domain>``,
+    since the events carry user ids and no addresses (``example.com``)."""
 
-    retention: timedelta = field(
-        default_factory=lambda: _seconds("NOTIFICATION_RETENTION_SECONDS", DEFAULT_RETENTION)
+    email_host: str = setting("EMAIL_HOST", string, "localhost")
+    """``EMAIL_HOST``: the SMTP server of the ``email`` sender (``localhost``)."""
+
+    email_port: int = setting("EMAIL_PORT", port, 25)
+    """``EMAIL_PORT``: its port (25)."""
+
+    email_user: str = setting("EMAIL_HOST_USER", string, "")
+    """``EMAIL_HOST_USER``: the SMTP user name; none when empty."""
+
+    email_password: str = setting("EMAIL_HOST_PASSWORD", raw_string, "")
+    """``EMAIL_HOST_PASSWORD``: the SMTP password, taken as given (spaces included)."""
+
+    email_use_tls: bool = setting("EMAIL_USE_TLS", flag, False)
+    """``EMAIL_USE_TLS``: talk to the SMTP server over STARTTLS (false)."""
+
+    from_email: str = setting("DEFAULT_FROM_EMAIL", string, "", shown="orders@<domain>")
+    """``DEFAULT_FROM_EMAIL``: the sender address of the e-mails; when empty,
+    ``orders@<NOTIFICATION_EMAIL_DOMAIN>``."""
+
+    retention: timedelta = setting(
+        "NOTIFICATION_RETENTION_SECONDS", non_negative_duration, DEFAULT_RETENTION
     )
     """``NOTIFICATION_RETENTION_SECONDS``: how long an order's record is kept after its last
     change (86400, a day). Outcomes older than this without a record are not notified:
@@ -92,6 +77,19 @@ class NotificationSettings:
             raise ValueError(
                 f"NOTIFICATION_SENDER={self.sender!r} is not one of {', '.join(SENDERS)}"
             )
+
+    @property
+    def email(self) -> EmailConfig:
+        """How the ``email`` sender sends (Django's ``EMAIL_*`` settings)."""
+        return EmailConfig(
+            host=self.email_host,
+            port=self.email_port,
+            user=self.email_user,
+            password=self.email_password,
+            use_tls=self.email_use_tls,
+            from_email=self.from_email or f"orders@{self.email_domain}",
+            domain=self.email_domain,
+        )
 
     def make_sender(self) -> Sender:
         """The sender these settings choose."""

@@ -15,11 +15,11 @@ from contracts.topics import TopicSpec
 from payment import domain
 from payment.settings import PaymentSettings
 from streaming import (
+    Disposition,
     EventGuard,
-    Outcome,
+    FailureRoute,
     Publish,
     bind,
-    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -40,6 +40,7 @@ def install(
     app: faust.App,
     settings: PaymentSettings,
     *,
+    failures: FailureRoute | None,
     publish: Publish | None = None,
     clock: Clock | None = None,
 ) -> AgentT[bytes]:
@@ -108,12 +109,12 @@ def install(
     guard = EventGuard(
         AGENT,
         {OrderPlaced: handle, OrderCancelled: handle, OrderCompleted: handle},
-        failures=contained(app, publish),
+        failures=failures,
     )
 
-    async def authorize_payments(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
-        async for outcome in guard.process(stream):
-            yield outcome
+    async def authorize_payments(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
+        async for disposition in guard.process(stream):
+            yield disposition
 
     # The table is restored from its changelog on every assignment: rebuild the index.
     on_reassignment(app, expiry.clear)

@@ -10,6 +10,7 @@ from payment.agent import Clock, install
 from payment.settings import PaymentSettings, load
 from streaming import Publish
 from streaming import create_app as create_streaming_app
+from streaming import route_failures as failure_handling
 
 
 def create_app(
@@ -17,14 +18,19 @@ def create_app(
     *,
     publish: Publish | None = None,
     clock: Clock | None = None,
+    route_failures: bool = True,
     **overrides: Any,
 ) -> faust.App:
     """A new payment app (group ``settings.group``) with its ledger and agent installed.
 
     ``publish`` replaces the ``payments.v1`` producer and ``clock`` the wall clock
-    (tests); ``overrides`` go to Faust.
+    (tests); ``route_failures=False`` sends failures nowhere (they are logged and
+    counted only: unit tests without a broker say so); ``overrides`` go to Faust.
     """
     settings = settings or load()
-    app = create_streaming_app(settings.group, settings.platform, **overrides)
-    install(app, settings, publish=publish, clock=clock)
+    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **overrides)
+    failures = (
+        failure_handling(app, settings.platform, settings.streaming) if route_failures else None
+    )
+    install(app, settings, failures=failures, publish=publish, clock=clock)
     return app

@@ -2,52 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from config.env import PlatformSettings
+from config.env import PlatformSettings, decimal, duration, names, number, setting, string
 from payment.domain import DEFAULT_RETENTION, DEMO_BLOCKED_USER, PaymentRules, Retention
+from streaming.settings import StreamingSettings
 
-
-def _raw(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return default if value is None else value.strip()
-
-
-def _decimal(name: str, default: str) -> Decimal:
-    raw = _raw(name, default) or default
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{name}={raw!r} is not a decimal amount") from None
-
-
-def _float(name: str, default: str) -> float:
-    raw = _raw(name, default) or default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-
-
-def _seconds(name: str, default: timedelta) -> timedelta:
-    raw = _raw(name, "")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ValueError(f"{name}={raw!r} is not a number of seconds")
-    return timedelta(seconds=value)
-
-
-def _names(name: str, default: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in _raw(name, default).split(",") if part.strip())
+CREDIT_LIMIT = Decimal("5000.00")
+SETTLED_RETENTION = DEFAULT_RETENTION.settled
+PENDING_RETENTION = DEFAULT_RETENTION.pending
 
 
 @dataclass(frozen=True)
@@ -57,46 +22,43 @@ class PaymentSettings:
     platform: PlatformSettings = field(default_factory=PlatformSettings)
     """Kafka and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``, ...)."""
 
-    group: str = field(default_factory=lambda: _raw("PAYMENT_GROUP", "") or "payment")
+    streaming: StreamingSettings = field(
+        default_factory=lambda: StreamingSettings.from_env("payment")
+    )
+    """Retry tiers, injected faults, metrics (``RETRY_DELAYS``, ``PAYMENT_FAULT_*``, ...)."""
+
+    group: str = setting("PAYMENT_GROUP", string, "payment")
     """``PAYMENT_GROUP``: the consumer group and Faust app id, ``payment`` by default.
 
     It also names the ledger's changelog topic (``<group>-ledger-changelog``): a new
     group starts from the oldest retained order with an empty ledger.
     """
 
-    credit_limit: Decimal = field(
-        default_factory=lambda: _decimal("PAYMENT_CREDIT_LIMIT", "5000.00")
-    )
+    credit_limit: Decimal = setting("PAYMENT_CREDIT_LIMIT", decimal, CREDIT_LIMIT)
     """``PAYMENT_CREDIT_LIMIT``: the largest amount authorized per order, in any currency."""
 
-    blocked_users: frozenset[str] = field(
-        default_factory=lambda: _names("PAYMENT_BLOCKED_USERS", DEMO_BLOCKED_USER)
+    blocked_users: frozenset[str] = setting(
+        "PAYMENT_BLOCKED_USERS", names, frozenset({DEMO_BLOCKED_USER})
     )
     """``PAYMENT_BLOCKED_USERS``: comma-separated user ids that are always declined.
 
     Defaults to the demo id ``user-blocked``; set it empty to block nobody.
     """
 
-    decline_rate: float = field(default_factory=lambda: _float("PAYMENT_DECLINE_RATE", "0"))
+    decline_rate: float = setting("PAYMENT_DECLINE_RATE", number, 0.0)
     """``PAYMENT_DECLINE_RATE``: share of orders declined at random for demos, 0 to 1 (0)."""
 
-    decline_seed: str = field(
-        default_factory=lambda: _raw("PAYMENT_DECLINE_SEED", "") or "saga-demo"
-    )
+    decline_seed: str = setting("PAYMENT_DECLINE_SEED", string, "saga-demo")
     """``PAYMENT_DECLINE_SEED``: seed of the random declines; the same seed and order id
     always give the same answer."""
 
-    retention_settled: timedelta = field(
-        default_factory=lambda: _seconds("PAYMENT_RETENTION_SECONDS", DEFAULT_RETENTION.settled)
-    )
+    retention_settled: timedelta = setting("PAYMENT_RETENTION_SECONDS", duration, SETTLED_RETENTION)
     """``PAYMENT_RETENTION_SECONDS``: how long the ledger keeps a settled order (one with an
     outcome, a tombstone, a decline) after its last change (600). Events older than this
     that find no record are ignored as stale. Keep it well above the saga's deadline."""
 
-    retention_pending: timedelta = field(
-        default_factory=lambda: _seconds(
-            "PAYMENT_PENDING_RETENTION_SECONDS", DEFAULT_RETENTION.pending
-        )
+    retention_pending: timedelta = setting(
+        "PAYMENT_PENDING_RETENTION_SECONDS", duration, PENDING_RETENTION
     )
     """``PAYMENT_PENDING_RETENTION_SECONDS``: how long an authorization awaiting its outcome
     is kept (604800, seven days: as long as the topics keep events), so that a late

@@ -27,11 +27,11 @@ from saga.agenda import Agenda
 from saga.domain import SagaInput, SagaState, Step
 from saga.settings import SagaSettings
 from streaming import (
+    Disposition,
     EventGuard,
-    Outcome,
+    FailureRoute,
     Publish,
     bind,
-    contained,
     current_partition,
     on_reassignment,
     publisher,
@@ -61,6 +61,7 @@ def install(
     app: faust.App,
     settings: SagaSettings,
     *,
+    failures: FailureRoute | None,
     publish: Publish | None = None,
     flush: Flush | None = None,
     clock: Clock | None = None,
@@ -171,12 +172,12 @@ def install(
             InventoryRejected: on_order_event,
             DeadlineTick: on_tick,
         },
-        failures=contained(app, publish),
+        failures=failures,
     )
 
-    async def decide_orders(stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
-        async for outcome in guard.process(stream):
-            yield outcome
+    async def decide_orders(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
+        async for disposition in guard.process(stream):
+            yield disposition
 
     def forget_index() -> None:
         agenda.clear()

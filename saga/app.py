@@ -10,6 +10,7 @@ from saga.agent import Clock, Flush, install
 from saga.settings import SagaSettings, load
 from streaming import Publish
 from streaming import create_app as create_streaming_app
+from streaming import route_failures as failure_handling
 
 
 def create_app(
@@ -18,6 +19,7 @@ def create_app(
     publish: Publish | None = None,
     flush: Flush | None = None,
     clock: Clock | None = None,
+    route_failures: bool = True,
     **overrides: Any,
 ) -> faust.App:
     """A new saga app (group ``settings.group``) with its table, agent and tick timer.
@@ -26,10 +28,14 @@ def create_app(
     keeps a one-partition ``<group>-__assignor-__leader`` topic): only the leader
     publishes the deadline ticks. ``publish``, ``flush`` and ``clock`` replace the
     outcome producer, the producer flush and the wall clock (tests); ``overrides`` go
-    to Faust.
+    to Faust. ``route_failures=False`` sends failures nowhere (logged and counted
+    only: unit tests without a broker say so).
     """
     settings = settings or load()
     options: dict[str, Any] = {"topic_disable_leader": False, **overrides}
-    app = create_streaming_app(settings.group, settings.platform, **options)
-    install(app, settings, publish=publish, flush=flush, clock=clock)
+    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **options)
+    failures = (
+        failure_handling(app, settings.platform, settings.streaming) if route_failures else None
+    )
+    install(app, settings, failures=failures, publish=publish, flush=flush, clock=clock)
     return app

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from config.env import PlatformSettings
+from config.env import PlatformSettings, seconds, setting, string
 from saga.domain import Timing
-
-
-def _raw(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return default if value is None else value.strip()
-
-
-def _seconds(name: str, default: str) -> float:
-    raw = _raw(name, default) or default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ValueError(f"{name}={raw!r} is not a number of seconds")
-    return value
+from streaming.settings import StreamingSettings
 
 
 @dataclass(frozen=True)
@@ -34,7 +17,10 @@ class SagaSettings:
     platform: PlatformSettings = field(default_factory=PlatformSettings)
     """Kafka and the other shared infrastructure (``KAFKA_BOOTSTRAP_SERVERS``, ...)."""
 
-    group: str = field(default_factory=lambda: _raw("SAGA_GROUP", "") or "saga")
+    streaming: StreamingSettings = field(default_factory=lambda: StreamingSettings.from_env("saga"))
+    """Retry tiers, injected faults, metrics (``RETRY_DELAYS``, ``SAGA_FAULT_*``, ...)."""
+
+    group: str = setting("SAGA_GROUP", string, "saga")
     """``SAGA_GROUP``: the consumer group and Faust app id, ``saga`` by default.
 
     It also names the table's changelog topic (``<group>-sagas-changelog``) and the
@@ -42,19 +28,17 @@ class SagaSettings:
     the oldest retained events with an empty table.
     """
 
-    deadline_seconds: float = field(default_factory=lambda: _seconds("SAGA_DEADLINE_SECONDS", "30"))
+    deadline_seconds: float = setting("SAGA_DEADLINE_SECONDS", seconds, 30.0)
     """``SAGA_DEADLINE_SECONDS``: an order undecided this long after the saga saw its
     ``OrderPlaced`` is cancelled with reason ``timeout`` (30; see ``saga.domain``)."""
 
-    tick_interval: float = field(default_factory=lambda: _seconds("SAGA_TICK_INTERVAL", "0.5"))
+    tick_interval: float = setting("SAGA_TICK_INTERVAL", seconds, 0.5)
     """``SAGA_TICK_INTERVAL``: seconds between two deadline ticks of each partition (0.5).
 
     A deadline fires at the first tick at or after it, so at most this late (plus a
     hop through Kafka)."""
 
-    retention_seconds: float = field(
-        default_factory=lambda: _seconds("SAGA_RETENTION_SECONDS", "600")
-    )
+    retention_seconds: float = setting("SAGA_RETENTION_SECONDS", seconds, 600.0)
     """``SAGA_RETENTION_SECONDS``: how long a decided order's marker is kept after the
     decision, or after the deadline if later (600). Events of the order arriving within
     it are recognised and ignored; the table holds about this many seconds of orders."""

@@ -1,8 +1,9 @@
-"""``create_app``: one fresh, uniformly configured Faust app per worker (and per test)."""
+"""``create_app``: one fresh, uniformly configured Faust app per worker (and per test);
+``route_failures``: the worker's failure handling, metrics and fault follower, built
+from its settings."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 import faust
 
 from config.env import PlatformSettings
-from streaming import commit_watchdog
+from config.prometheus import Metrics
+from streaming import metrics as worker_metrics
+from streaming.failures import FailureHandling, follow_faults
+from streaming.faults import FaultInjector
+from streaming.settings import StreamingSettings
+from streaming.upstream import commit_watchdog
 
 #: Faust reads its own settings from the environment, and the environment wins over
 #: the arguments given here. The prefix confines that to ``FAUST_<SETTING>`` variables
@@ -18,12 +24,13 @@ from streaming import commit_watchdog
 #: (``BROKER``, ``WEB_PORT``, ``DEBUG``...) never reconfigure a worker by accident.
 ENV_PREFIX = "FAUST_"
 
-#: Set ``FAUST_WEB_PORT`` to serve Faust's web views (metrics, table views) on
-#: 127.0.0.1 at that port. Off by default: several workers share one machine.
-WEB_PORT_ENV = ENV_PREFIX + "WEB_PORT"
 
-
-def create_app(name: str, settings: PlatformSettings, **overrides: Any) -> faust.App:
+def create_app(
+    name: str,
+    settings: PlatformSettings,
+    worker: StreamingSettings | None = None,
+    **overrides: Any,
+) -> faust.App:
     """A new Faust app for the worker ``name``; ``overrides`` win over every default.
 
     ``name`` is the app id, hence the consumer group and the prefix of the app's
@@ -56,15 +63,16 @@ def create_app(name: str, settings: PlatformSettings, **overrides: Any) -> faust
       tables in RAM; recovering a partition from its changelog is quick at this scale.
     - ``consumer_auto_offset_reset="earliest"``: a new group starts with the oldest
       retained event, so nothing published before its first start is skipped.
-    - web server off unless ``FAUST_WEB_PORT`` is set, then on 127.0.0.1 only.
+    - web server off unless ``worker.web_port`` (``FAUST_WEB_PORT``) is set, then on
+      127.0.0.1 only.
     - no Faust fixups: workers never load Django, even when ``DJANGO_SETTINGS_MODULE``
       is set for the gateway in the same environment.
-    - a commit watchdog (``streaming.commit_watchdog``) re-reads a partition whose
+    - a commit watchdog (``streaming.upstream.commit_watchdog``) re-reads a partition whose
       commits stopped behind messages Faust dropped in a recovery race.
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
       but Faust still creates the folder, which would otherwise land in the cwd.
     """
-    web_port = web_port_from_env()
+    web_port = None if worker is None else worker.web_port
     options: dict[str, Any] = {
         "broker": settings.faust_broker,
         "env_prefix": ENV_PREFIX,
@@ -99,7 +107,22 @@ def create_app(name: str, settings: PlatformSettings, **overrides: Any) -> faust
     return app
 
 
-def web_port_from_env() -> int | None:
-    """The port in ``FAUST_WEB_PORT``, or ``None`` (no web server) when it is unset."""
-    raw = os.environ.get(WEB_PORT_ENV, "").strip()
-    return int(raw) if raw else None
+def route_failures(
+    app: faust.App, platform: PlatformSettings, worker: StreamingSettings
+) -> FailureHandling:
+    """The failure handling of a worker's guards, built from its settings, step by step.
+
+    A worker's ``create_app`` calls it (unless told ``route_failures=False``: unit tests
+    without a broker) and hands the result to its agents' guards.
+    """
+    group = str(app.conf.id)
+    injector = FaultInjector(group, worker.faults)
+    metrics = Metrics()
+    handling = FailureHandling.bind(app, worker.retry_policy, injector, metrics)
+    handling.add_retry_agents(app)
+    follow_faults(app, injector, platform.redis_url, worker.faults)
+    worker_metrics.register_gauges(metrics, app, injector)
+    address = worker.metrics_address
+    if address is not None:
+        worker_metrics.serve_from(app, metrics, *address)
+    return handling

@@ -8,8 +8,6 @@ from typing import NoReturn
 
 import faust
 
-from config.env import load
-from streaming.app import web_port_from_env
 from streaming.internal_topics import ensure_internal_topics
 
 
@@ -18,8 +16,8 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
 
     For ``worker``, two defaults differ from Faust's, each unless the command line
     says otherwise: the log level is INFO (Faust's WARN hides partition assignment
-    and recovery), and the web server runs only when ``FAUST_WEB_PORT`` is set, like
-    ``create_app`` configures it (Faust's command line would start it on port 6066
+    and recovery), and the web server runs only when ``create_app`` enabled it (the worker's
+    ``FAUST_WEB_PORT``) (Faust's command line would start it on port 6066
     always, so a second worker on the same machine would collide). Before a worker
     starts, its table changelogs are created (``streaming.internal_topics``).
     """
@@ -28,7 +26,12 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
         if not any(a in ("-l", "--loglevel") or a.startswith("--loglevel=") for a in args):
             args += ["--loglevel", "info"]
         if not any(a in ("--with-web", "--without-web") for a in args):
-            args.append("--without-web" if web_port_from_env() is None else "--with-web")
-        ensure_internal_topics(app, load().kafka_bootstrap_servers)
+            args.append("--with-web" if app.conf.web_enabled else "--without-web")
+        ensure_internal_topics(app, bootstrap_servers(app))
     sys.argv = [sys.argv[0], *args]
     app.main()
+
+
+def bootstrap_servers(app: faust.App) -> str:
+    """The ``host:port`` list of the brokers ``app`` was configured with."""
+    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)

@@ -1,9 +1,11 @@
-"""``failure_handling(app)``: retry tiers, the dead-letter queue and failure injection
-for every agent of one worker (the Faust wiring of ``streaming.retrying``).
+"""``FailureHandling``: retry tiers, the dead-letter queue and failure injection for
+every agent of one worker (the Faust wiring of ``streaming.retrying``).
 
-Once per app it binds the retry tier topics and ``orders.dlq.v1``, adds one retry agent
-per tier, follows the service's runtime fault settings, and serves ``/metrics``.
-Every ``EventGuard`` made with ``failures=failure_handling(app)`` sends its failed
+A worker's ``create_app`` builds it from the worker's settings, in explicit steps
+(``streaming.app.route_failures``): ``FailureHandling.bind`` binds the retry tier
+topics and ``orders.dlq.v1``, ``add_retry_agents`` adds one retry agent per tier and
+``follow_faults`` keeps the injected faults in step with Redis. Every ``EventGuard``
+given it as ``failures`` (a ``streaming.guard.FailureRoute``) sends its failed
 messages here:
 
 - transient, tiers left: to the next tier's topic, same key and partition, original
@@ -25,89 +27,83 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
-import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
 
 import faust
 from faust.types import Message
 
-from config.env import load as load_env
 from config.prometheus import Metrics
 from contracts import encode, topics
 from contracts.failures import (
+    FaultSettings,
     Headers,
     RetryState,
     dead_letter,
     dead_letter_headers,
     header_list,
 )
-from streaming import commit_watchdog, faults, metrics_http
+from streaming import faults
+from streaming.disposition import Disposition, to_completion
+from streaming.guard import EventGuard
 from streaming.retrying import RetryPolicy, now_utc
 from streaming.topics import bind
 
-if TYPE_CHECKING:
-    from streaming.guard import EventGuard, Outcome
-
 log = logging.getLogger(__name__)
-
-_handlers: weakref.WeakKeyDictionary[faust.App, FailureHandling] = weakref.WeakKeyDictionary()
-
-
-def failure_handling(app: faust.App) -> FailureHandling:
-    """The one ``FailureHandling`` of ``app`` (made on first use)."""
-    handling = _handlers.get(app)
-    if handling is None:
-        handling = _handlers[app] = FailureHandling(app)
-    return handling
 
 
 class FailureHandling:
-    """Where an app's guards send what failed, and the agents that retry it."""
+    """Where an app's guards send what failed, and the agents that retry it.
+
+    It implements ``streaming.guard.FailureRoute``. Made by ``bind``; it does nothing
+    else on its own: the retry agents are added by ``add_retry_agents``.
+    """
 
     def __init__(
         self,
-        app: faust.App,
+        group: str,
         *,
-        policy: RetryPolicy | None = None,
-        injector: faults.FaultInjector | None = None,
+        tiers: list[faust.TopicT],
+        dlq: faust.TopicT,
+        policy: RetryPolicy,
+        injector: faults.FaultInjector,
+        metrics: Metrics,
         rng: random.Random | None = None,
     ) -> None:
-        self.app = app
-        self.group = str(app.conf.id)
-        self.policy = policy or RetryPolicy.from_env()
-        self.default_faults = faults.from_env(self.group)
-        self.injector = injector or faults.FaultInjector(self.group, self.default_faults)
-        self.metrics = Metrics()
+        if len(tiers) != policy.tiers:
+            raise ValueError(f"{policy.tiers} retry tiers configured, {len(tiers)} topics given")
+        self.group = group
+        self.policy = policy
+        self.injector = injector
+        self.metrics = metrics
         self.guards: dict[str, EventGuard] = {}
         self._rng = rng or random.Random()
-        self._tiers = [bind(app, spec) for spec in topics.RETRY_TIERS[: self.policy.tiers]]
-        self._dlq = bind(app, topics.DLQ)
+        self._tiers = tiers
+        self._dlq = dlq
+
+    @classmethod
+    def bind(
+        cls,
+        app: faust.App,
+        policy: RetryPolicy,
+        injector: faults.FaultInjector,
+        metrics: Metrics,
+    ) -> FailureHandling:
+        """The failure handling of ``app``'s group, its tier topics and DLQ bound to ``app``."""
+        return cls(
+            str(app.conf.id),
+            tiers=[bind(app, spec) for spec in topics.RETRY_TIERS[: policy.tiers]],
+            dlq=bind(app, topics.DLQ),
+            policy=policy,
+            injector=injector,
+            metrics=metrics,
+        )
+
+    def add_retry_agents(self, app: faust.App) -> None:
+        """One agent per tier topic, each running the records it reads through their guard."""
         for number, tier in enumerate(self._tiers):
             app.agent(tier, name=f"retry_tier_{number}")(self._retry_agent(number))
-        app.task(self._follow_faults)
-        if metrics_http.address_from_env() is not None:
-            app.task(self._serve_metrics)
-        self.metrics.collect(
-            "saga_consumer_lag",
-            "Messages of each assigned partition after the committed offset",
-            self._lags,
-        )
-        self.metrics.collect(
-            "process_resident_memory_bytes", "Resident memory of this worker", _resident_memory
-        )
-        self.metrics.collect(
-            "saga_fault_injection",
-            "Fault settings in force (rate, latency_ms, fail_attempts)",
-            lambda: [
-                ({"setting": "rate"}, self.injector.settings.failure_rate),
-                ({"setting": "latency_ms"}, self.injector.settings.latency_ms),
-                ({"setting": "fail_attempts"}, self.injector.settings.fail_attempts),
-            ],
-        )
 
     def register(self, guard: EventGuard) -> None:
         if guard.name in self.guards and self.guards[guard.name] is not guard:
@@ -155,6 +151,9 @@ class FailureHandling:
             self._tiers[tier].get_topic_name(),
         )
 
+    async def before_attempt(self, attempt: int) -> None:
+        await self.injector.before(attempt)
+
     async def dead_letter(
         self, message: Message, headers: Headers, state: RetryState, exc: BaseException
     ) -> None:
@@ -188,12 +187,12 @@ class FailureHandling:
             record.error_message,
         )
 
-    def counted(self, guard: EventGuard, outcome: Outcome) -> None:
+    def counted(self, guard: EventGuard, disposition: Disposition) -> None:
         self.metrics.inc(
             "saga_events_total",
             "Messages processed, by agent and outcome",
             agent=guard.name,
-            outcome=outcome.value,
+            outcome=disposition.value,
         )
 
     # -- retry agents --------------------------------------------------------------------
@@ -207,8 +206,6 @@ class FailureHandling:
         return retry
 
     async def _retry_one(self, number: int, message: Message) -> object:
-        from streaming.guard import Outcome, to_completion
-
         headers = header_list(message.headers)
         state = RetryState.from_headers(headers)
         if state is None:
@@ -219,15 +216,15 @@ class FailureHandling:
                 message.partition,
                 message.offset,
             )
-            return Outcome.SKIPPED
+            return Disposition.SKIPPED
         if state.group != self.group:
-            return Outcome.SKIPPED
+            return Disposition.SKIPPED
         guard = self.guards.get(state.agent)
         if guard is None:
             await self.dead_letter(
                 message, headers, state, LookupError(f"no agent {state.agent!r} in {self.group!r}")
             )
-            return Outcome.INVALID
+            return Disposition.INVALID
         wait = state.due_at_ms / 1000 - time.time()
         if wait > 0:
             try:
@@ -253,36 +250,13 @@ class FailureHandling:
                 raise
         return await guard.handle(message, message.value, state=state)
 
-    # -- background ----------------------------------------------------------------------
 
-    async def _serve_metrics(self) -> None:
-        address = metrics_http.address_from_env()
-        assert address is not None
-        server = await metrics_http.serve(self.metrics, *address)
-        async with server:
-            await server.serve_forever()
+def follow_faults(
+    app: faust.App, injector: faults.FaultInjector, redis_url: str, default: FaultSettings
+) -> None:
+    """Keep ``injector`` in step with the runtime fault settings in Redis while ``app`` runs."""
 
-    async def _follow_faults(self) -> None:
-        await faults.follow(self.injector, load_env().redis_url, self.default_faults)
+    async def follow() -> None:
+        await faults.follow(injector, redis_url, default)
 
-    def _lags(self) -> Iterable[tuple[Mapping[str, str], float]]:
-        for tp, seen in sorted(commit_watchdog.snapshot(self.app).items()):
-            if seen.highwater is not None:
-                lag = max(0, seen.highwater - (seen.committed or 0))
-                yield {"topic": tp.topic, "partition": str(tp.partition)}, lag
-
-
-def _resident_memory() -> Iterable[tuple[Mapping[str, str], float]]:
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, IndexError, ValueError):  # not Linux
-        return []
-    return [({}, pages * os.sysconf("SC_PAGE_SIZE"))]
-
-
-def contained(app: faust.App, publish: object | None) -> FailureHandling | None:
-    """The failure handling for an agent's guard: ``failure_handling(app)`` in a real
-    worker; None when the agent was given a fake publisher (a unit test without a
-    broker), where failures are only logged and counted."""
-    return failure_handling(app) if publish is None else None
+    app.task(follow)

@@ -1,7 +1,8 @@
 """Failure injection: make a service's event handling slow or failing, on purpose.
 
 Each worker starts with the settings of its environment (``<SERVICE>_FAULT_RATE``,
-``<SERVICE>_FAULT_LATENCY_MS``, ``<SERVICE>_FAULT_FAIL_ATTEMPTS``; all 0 by default)
+``<SERVICE>_FAULT_LATENCY_MS``, ``<SERVICE>_FAULT_FAIL_ATTEMPTS``; all 0 by default;
+read by ``streaming.settings``)
 and follows the runtime settings an operator stores in Redis (``contracts.failures``:
 hash ``FAULTS_KEY``, field = service), re-read about every second. An injected failure
 is an ``InjectedFault``, a ``TransientError``: it goes through the retry tiers like a
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 
 import msgspec
@@ -28,26 +28,6 @@ REFRESH_S = 1.0
 
 class InjectedFault(TransientError):
     """A failure injected on purpose (``FaultSettings``)."""
-
-
-def from_env(service: str, environ: dict[str, str] | None = None) -> FaultSettings:
-    """``service``'s fault settings from ``<SERVICE>_FAULT_*`` variables (clear errors)."""
-    env = os.environ if environ is None else environ
-    prefix = f"{service.upper()}_FAULT_"
-    raw = {
-        "failureRate": env.get(prefix + "RATE", "").strip() or "0",
-        "latencyMs": env.get(prefix + "LATENCY_MS", "").strip() or "0",
-        "failAttempts": env.get(prefix + "FAIL_ATTEMPTS", "").strip() or "0",
-    }
-    try:
-        values = {
-            "failureRate": float(raw["failureRate"]),
-            "latencyMs": int(raw["latencyMs"]),
-            "failAttempts": int(raw["failAttempts"]),
-        }
-        return msgspec.convert(values, FaultSettings)
-    except (ValueError, msgspec.ValidationError) as exc:
-        raise ValueError(f"{prefix}*: invalid fault settings {raw}: {exc}") from None
 
 
 class FaultInjector:

@@ -9,13 +9,11 @@ retry tiers or the dead-letter queue (``streaming.failures``).
 
 from __future__ import annotations
 
-import asyncio
-import enum
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import faust
 from faust.types import Message
@@ -23,10 +21,8 @@ from faust.types import Message
 from contracts import AnyEvent, ContractError, Event, decode
 from contracts import failures as wire
 from contracts.failures import Headers, RetryState, header, header_list
+from streaming.disposition import Disposition, to_completion
 from streaming.retrying import is_transient, now_utc
-
-if TYPE_CHECKING:
-    from streaming.failures import FailureHandling
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +30,39 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], Awaitable[object]]
 
 
-class Outcome(enum.Enum):
-    """What became of one message."""
+class FailureRoute(Protocol):
+    """Where a guard sends what failed: ``streaming.failures.FailureHandling`` in a
+    worker, a recording fake in tests, nothing (``None``) where failures are only
+    logged and counted."""
 
-    HANDLED = "handled"
-    #: A valid event of a type this agent does not handle (topics carry several types).
-    SKIPPED = "skipped"
-    #: Not a valid event (undecodable, unknown type, invalid fields): never retryable.
-    INVALID = "invalid"
-    #: Its handler raised.
-    FAILED = "failed"
+    #: The consumer group: a redrive names the group it is meant for.
+    group: str
+
+    def register(self, guard: EventGuard) -> None:
+        """``guard`` handles retries addressed to its name."""
+
+    async def before_attempt(self, attempt: int) -> None:
+        """Called before attempt ``attempt`` (1 = first) of a handler: injected faults."""
+
+    async def failed(
+        self,
+        guard: EventGuard,
+        message: Message,
+        headers: Headers,
+        state: RetryState,
+        exc: BaseException,
+        *,
+        transient: bool,
+    ) -> None:
+        """``state`` (its last attempt included) failed with ``exc``: retry or dead-letter."""
+
+    async def dead_letter(
+        self, message: Message, headers: Headers, state: RetryState, exc: BaseException
+    ) -> None:
+        """Send the message to the dead-letter queue."""
+
+    def counted(self, guard: EventGuard, disposition: Disposition) -> None:
+        """One more message of ``guard`` ended in ``disposition``."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +95,11 @@ class EventGuard:
     ``handlers`` maps event classes to their handlers: the one visible place where an
     agent's events are routed. No exception escapes ``process`` except cancellation.
 
-    With ``failures`` (``streaming.failures.failure_handling(app)``), a failure goes to
-    the retry tiers (transient, see ``streaming.retrying.is_transient``) or the
-    dead-letter queue (anything else, and any message that is not a valid event), and
-    the service's injected faults apply before each attempt. Without it (unit tests),
-    failures are logged and counted only.
+    With ``failures`` (a ``FailureRoute``: the worker's ``streaming.failures.FailureHandling``),
+    a failure goes to the retry tiers (transient, see ``streaming.retrying.is_transient``)
+    or the dead-letter queue (anything else, and any message that is not a valid event),
+    and the service's injected faults apply before each attempt. With ``failures=None``
+    (said explicitly: unit tests opt out so), failures are logged and counted only.
     """
 
     def __init__(
@@ -88,18 +107,18 @@ class EventGuard:
         name: str,
         handlers: Mapping[type[Event], Handler],
         *,
-        failures: FailureHandling | None = None,
+        failures: FailureRoute | None,
     ) -> None:
         self.name = name
         self.handlers = dict(handlers)
         self.failures = failures
-        #: How many messages ended in each outcome since start.
-        self.counts: Counter[Outcome] = Counter()
+        #: How many messages ended in each disposition since start.
+        self.counts: Counter[Disposition] = Counter()
         if failures is not None:
             failures.register(self)
 
-    async def process(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Outcome]:
-        """Handle every event of ``stream``, yielding each message's outcome.
+    async def process(self, stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
+        """Handle every event of ``stream``, yielding each message's disposition.
 
         An agent yields these on (``async for o in guard.process(s): yield o``): that
         costs nothing without sinks, and lets ``agent.test_context()`` wait for an
@@ -110,7 +129,7 @@ class EventGuard:
 
     async def handle(
         self, message: Message, value: object, *, state: RetryState | None = None
-    ) -> Outcome:
+    ) -> Disposition:
         """Decode ``value``, route it to its handler, and contain any failure.
 
         ``state`` is the message's failure history when it comes from a retry tier.
@@ -120,7 +139,7 @@ class EventGuard:
         if failures is not None:
             target = header(headers, wire.REDRIVE_GROUP)
             if target is not None and target.decode(errors="replace") != failures.group:
-                return self._count(Outcome.SKIPPED)  # a redrive meant for another group
+                return self._count(Disposition.SKIPPED)  # a redrive meant for another group
         if state is None:
             state = RetryState.first(message.topic, message.partition, message.offset, headers)
         try:
@@ -129,24 +148,24 @@ class EventGuard:
             return self._count(await self.on_invalid(message, headers, state, exc))
         handler = self.handlers.get(type(decoded))
         if handler is None:
-            return self._count(Outcome.SKIPPED)
+            return self._count(Disposition.SKIPPED)
         try:
             if failures is not None:
-                await failures.injector.before(state.attempts + 1)
+                await failures.before_attempt(state.attempts + 1)
             await to_completion(handler(decoded))
         except Exception as exc:
             return self._count(await self.on_failed(message, headers, state, decoded, exc))
-        return self._count(Outcome.HANDLED)
+        return self._count(Disposition.HANDLED)
 
-    def _count(self, outcome: Outcome) -> Outcome:
-        self.counts[outcome] += 1
+    def _count(self, disposition: Disposition) -> Disposition:
+        self.counts[disposition] += 1
         if self.failures is not None:
-            self.failures.counted(self, outcome)
-        return outcome
+            self.failures.counted(self, disposition)
+        return disposition
 
     async def on_invalid(
         self, message: Message, headers: Headers, state: RetryState, exc: ContractError
-    ) -> Outcome:
+    ) -> Disposition:
         """A message that is not a valid event: straight to the dead-letter queue."""
         if self.failures is not None:
             await to_completion(
@@ -159,14 +178,14 @@ class EventGuard:
                 "%s: invalid message at %s dropped (%d so far): %s",
                 self.name,
                 Origin.of(message),
-                self.counts[Outcome.INVALID] + 1,
+                self.counts[Disposition.INVALID] + 1,
                 exc,
             )
-        return Outcome.INVALID
+        return Disposition.INVALID
 
     async def on_failed(
         self, message: Message, headers: Headers, state: RetryState, event: Event, exc: Exception
-    ) -> Outcome:
+    ) -> Disposition:
         """A handler raised: retry it later (transient) or dead-letter it."""
         if self.failures is not None:
             await to_completion(
@@ -186,34 +205,15 @@ class EventGuard:
                 type(event).__name__,
                 event.event_id,
                 Origin.of(message),
-                self.counts[Outcome.FAILED] + 1,
+                self.counts[Disposition.FAILED] + 1,
                 type(exc).__name__,
                 exc,
                 exc_info=exc,
             )
-        return Outcome.FAILED
+        return Disposition.FAILED
 
 
 def _decode(value: object) -> AnyEvent:
     if not isinstance(value, bytes | bytearray | memoryview | str):
         raise ContractError(f"message value is {type(value).__name__}, not bytes")
     return decode(value)
-
-
-async def to_completion(work: Awaitable[object]) -> None:
-    """Await ``work``; if the agent is cancelled meanwhile (the worker is stopping),
-    let the work finish first, then pass the cancellation on.
-
-    Faust acknowledges the event in flight when it cancels an agent, so a handler cut
-    off between its state write and its send would lose the send for good (its offset
-    is committed). Seen in a test that stops a worker under load: a refund recorded
-    in the ledger but never published. Handlers are short (a table write and a send
-    to the producer's buffer), and Faust flushes the producer on stop.
-    """
-    task = asyncio.ensure_future(work)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if not task.done():
-            await task
-        raise

@@ -15,7 +15,6 @@ The failure history (``RetryState``) and the ``DeadLetter`` it ends in are in
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,17 +84,6 @@ class RetryPolicy:
             raise ValueError(f"{DELAYS_ENV}: every delay must be positive, got {self.delays}")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        raw = os.environ.get(DELAYS_ENV, "").strip()
-        if not raw:
-            return cls()
-        try:
-            delays = tuple(float(part) for part in raw.split(",") if part.strip())
-        except ValueError:
-            raise ValueError(f"{DELAYS_ENV}: expected seconds like '1,4,16', got {raw!r}") from None
-        return cls(delays=delays)
 
     @property
     def tiers(self) -> int:

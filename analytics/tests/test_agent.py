@@ -39,6 +39,7 @@ class Rig:
         self.installed: Installed = install(
             self.app,
             settings,
+            failures=None,
             publish_share=self.shares,
             publish_snapshot=self.snapshots,
             owned=lambda topic: set(range(PARTITIONS)),

@@ -30,7 +30,7 @@ from inventory.catalog import Product
 from inventory.domain import violations
 from inventory.memory import MemoryStore
 from inventory.settings import InventorySettings
-from streaming import Outcome
+from streaming import Disposition
 
 PRODUCTS = (
     Product("p-a", "Thing A", Decimal("2.50"), 3),
@@ -93,7 +93,7 @@ def settings() -> InventorySettings:
 
 @pytest.fixture
 def app(sent: Sent, store: MemoryStore) -> faust.App:
-    return create_app(settings(), store=store, publish=sent)
+    return create_app(settings(), store=store, publish=sent, route_failures=False)
 
 
 @pytest.fixture
@@ -102,10 +102,10 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
-async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Outcome:
+async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Disposition:
     event = await agent.put(value, key=b"k")
     outcome = agent.results[event.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -117,7 +117,7 @@ async def test_a_reservation_is_published_with_the_new_levels(
     agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
 ) -> None:
     order = placed()
-    assert await put(agent, encode(order)) is Outcome.HANDLED
+    assert await put(agent, encode(order)) is Disposition.HANDLED
     reserved, *levels = sent
     assert isinstance(reserved, InventoryReserved)
     assert reserved.causation_id == str(order.event_id)
@@ -184,10 +184,10 @@ async def test_a_short_order_is_rejected_and_publishes_no_level(
 async def test_bad_and_foreign_messages_are_contained(
     agent: faust.types.AgentTestWrapperT, sent: Sent
 ) -> None:
-    assert await put(agent, b"not json") is Outcome.INVALID
-    assert await put(agent, None) is Outcome.INVALID
-    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
-    assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert await put(agent, b"not json") is Disposition.INVALID
+    assert await put(agent, None) is Disposition.INVALID
+    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
+    assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert {e.order_id for e in sent.of(InventoryReserved)} == {"order-2"}  # type: ignore[attr-defined]
 
 
@@ -198,7 +198,7 @@ async def test_a_stale_order_is_ignored_until_its_cancellation_is_recorded(
     redelivery of the order is reserved and released at once (inventory.domain)."""
     fresh = placed()
     order = msgspec.structs.replace(fresh, occurred_at=fresh.occurred_at - timedelta(seconds=700))
-    assert await put(agent, encode(order)) is Outcome.HANDLED
+    assert await put(agent, encode(order)) is Disposition.HANDLED
     assert sent == [] and store.applied == 0
     await put(agent, encode(cancelled(order)))
     await put(agent, encode(order))
@@ -221,8 +221,8 @@ async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: Memory
                 raise ConnectionError("redis away")
             return await store.apply(event)
 
-    app = create_app(settings(), store=Flaky(), publish=sent)
+    app = create_app(settings(), store=Flaky(), publish=sent, route_failures=False)
     async with app.agents[AGENT].test_context() as agent:
-        assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
-        assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+        assert await put(agent, encode(placed("order-1"))) is Disposition.FAILED
+        assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert [e.order_id for e in sent.of(InventoryReserved)] == ["order-2"]  # type: ignore[attr-defined]

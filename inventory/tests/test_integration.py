@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from contracts.topics import INVENTORY, ORDERS, OUTCOMES, STOCK, TopicSpec
 from inventory.catalog import CATALOG, Product
 from inventory.domain import Counters, violations
 from inventory.store import RedisStore
+from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -79,53 +81,13 @@ async def delete_topic(bootstrap: str, name: str) -> None:
         await admin.close()
 
 
-class Worker:
-    """A child process with its output in a file."""
-
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.tmp = tmp
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = tmp / "worker.log"
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "inventory", "worker"],
-                cwd=self.tmp,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def assert_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            pytest.fail(f"the worker exited with {self.proc.returncode}\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-
 def base_env(stack_env: dict[str, str], prefix: str, stock: TopicSpec) -> dict[str, str]:
-    env = {
-        **os.environ,
-        **stack_env,
-        "INVENTORY_KEY_PREFIX": prefix,
-        "INVENTORY_STOCK_TOPIC": stock.name,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FAUST_WEB_PORT", None)
-    return env
+    return worker_env(
+        stack_env["KAFKA_BOOTSTRAP_SERVERS"],
+        stack_env,
+        INVENTORY_KEY_PREFIX=prefix,
+        INVENTORY_STOCK_TOPIC=stock.name,
+    )
 
 
 async def start_group_at_end(bootstrap: str, group: str) -> None:
@@ -143,7 +105,9 @@ async def start_group_at_end(bootstrap: str, group: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+def worker(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
     group = f"inventory-it-{uuid.uuid4().hex[:8]}"
     prefix = f"inventory:it-{uuid.uuid4().hex[:8]}:"
     bootstrap = stack_env["KAFKA_BOOTSTRAP_SERVERS"]
@@ -154,7 +118,8 @@ def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
         await start_group_at_end(bootstrap, group)
 
     asyncio.run(prepare())
-    w = Worker(
+    w = WorkerProcess(
+        "inventory",
         tmp_path_factory.mktemp("inventory"),
         {**base_env(stack_env, prefix, stock), "INVENTORY_GROUP": group},
     )
@@ -174,7 +139,7 @@ def worker(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture
-async def store(worker: Worker) -> AsyncIterator[RedisStore]:
+async def store(worker: WorkerProcess) -> AsyncIterator[RedisStore]:
     s = RedisStore.from_url(worker.env["REDIS_URL"], prefix=worker.env["INVENTORY_KEY_PREFIX"])
     yield s
     await s.close()
@@ -268,7 +233,7 @@ class Kafka:
 
 
 @pytest.fixture
-async def kafka(worker: Worker) -> AsyncIterator[Kafka]:
+async def kafka(worker: WorkerProcess) -> AsyncIterator[Kafka]:
     env = worker.env
     async with Kafka(
         env["KAFKA_BOOTSTRAP_SERVERS"], env["INVENTORY_GROUP"], env["INVENTORY_STOCK_TOPIC"]
@@ -276,17 +241,7 @@ async def kafka(worker: Worker) -> AsyncIterator[Kafka]:
         yield k
 
 
-async def eventually(what: str, check: Callable[[], Awaitable[Any]], worker: Worker) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``DEADLINE`` seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        result = await check()
-        if result:
-            return result
-        worker.assert_alive()
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {DEADLINE:.0f}s waiting for {what}\n{worker.log_tail()}")
-        await asyncio.sleep(0.1)
+eventually = partial(eventually_async, timeout=DEADLINE)
 
 
 def order_placed(*lines: tuple[str, int]) -> OrderPlaced:
@@ -322,7 +277,7 @@ def of_type(kafka: Kafka, order_id: str, cls: type[Event]) -> Callable[[], Await
 
 
 async def test_an_order_is_reserved_once_and_its_levels_published(
-    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+    worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, plenty = products
     order = order_placed((scarce, 2), (plenty, 1))
@@ -360,7 +315,7 @@ async def test_an_order_is_reserved_once_and_its_levels_published(
 
 
 async def test_a_cancellation_releases_what_was_reserved(
-    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+    worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, _ = products
     order = order_placed((scarce, 5))
@@ -397,7 +352,7 @@ async def test_a_cancellation_releases_what_was_reserved(
 
 
 async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
-    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+    worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, plenty = products
     order = order_placed((scarce, 1), (plenty, 10))
@@ -423,7 +378,7 @@ async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
 
 
 async def test_a_late_order_reserves_nothing_and_its_cancellation_leaks_no_stock(
-    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+    worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     """Issue 12 finding 5: 700 s late, the order is ignored as stale (payment does the
     same), the saga's timeout leaves a tombstone, and a copy of the order is then
@@ -466,7 +421,7 @@ async def test_a_late_order_reserves_nothing_and_its_cancellation_leaks_no_stock
 
 
 async def test_a_completion_sells_what_was_reserved(
-    worker: Worker, kafka: Kafka, store: RedisStore, products: tuple[str, str]
+    worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, _ = products
     order = order_placed((scarce, 3))

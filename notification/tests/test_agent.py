@@ -24,7 +24,7 @@ from notification.app import create_app
 from notification.domain import Awaiting, Notified, load_record
 from notification.senders import MemorySender
 from notification.settings import NotificationSettings
-from streaming import Outcome
+from streaming import Disposition
 from streaming.expiry import default_partition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -119,7 +119,7 @@ def app(published: Sent, sender: MemorySender, clock: Clock) -> faust.App:
         platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
         retention=timedelta(hours=1),
     )
-    return create_app(settings, sender=sender, publish=published, clock=clock)
+    return create_app(settings, sender=sender, publish=published, clock=clock, route_failures=False)
 
 
 @pytest.fixture
@@ -128,12 +128,12 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
-async def put(agent: faust.types.AgentTestWrapperT, event: Event, key: str) -> Outcome:
+async def put(agent: faust.types.AgentTestWrapperT, event: Event, key: str) -> Disposition:
     data = key.encode()
     partition = default_partition(data, PARTITIONS)
     sent = await agent.put(encode(event), key=data, partition=partition)
     outcome = agent.results[sent.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -147,7 +147,7 @@ async def test_one_notice_per_outcome_sent_and_published(
     await put(agent, refunded("order-1"), "order-1")
     assert isinstance(load_record(app.tables[TABLE][b"order-1"]), Awaiting)
     for _ in range(2):  # the outcome redelivered
-        assert await put(agent, cancelled("order-1"), "order-1") is Outcome.HANDLED
+        assert await put(agent, cancelled("order-1"), "order-1") is Disposition.HANDLED
     [notice] = sender.sent
     assert published == [notice]
     assert isinstance(notice, NotificationSent)
@@ -173,9 +173,11 @@ async def test_a_failing_sender_records_nothing_so_a_retry_can_notify(
     settings = NotificationSettings(
         platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1")
     )
-    down = create_app(settings, sender=Down(), publish=published, clock=lambda: T0)
+    down = create_app(
+        settings, sender=Down(), publish=published, clock=lambda: T0, route_failures=False
+    )
     async with down.agents[AGENT].test_context() as agent:
-        assert await put(agent, completed("order-1"), "order-1") is Outcome.FAILED
+        assert await put(agent, completed("order-1"), "order-1") is Disposition.FAILED
     assert published == []
     assert b"order-1" not in down.tables[TABLE]
 

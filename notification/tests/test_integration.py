@@ -6,16 +6,12 @@ Runs against the real broker of the ``stack_env`` fixture, with its own consumer
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -34,6 +30,7 @@ from contracts import (
     key_of,
 )
 from contracts.topics import NOTIFICATIONS, OUTCOMES, PAYMENTS, TopicSpec
+from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -43,43 +40,7 @@ DEADLINE = 90.0
 INPUTS = (OUTCOMES, PAYMENTS)
 
 
-class Worker:
-    """``python -m notification worker`` as a child process, its output in a file."""
-
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.env = env
-        self.log_path = tmp / "worker.log"
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "notification", "worker"],
-                cwd=tmp,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def assert_alive(self) -> None:
-        if self.proc.poll() is not None:
-            pytest.fail(f"the worker exited with {self.proc.returncode}\n{self.output()[-4000:]}")
-
-
-async def eventually(what: str, check: Callable[[], Awaitable[Any]], worker: Worker) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``DEADLINE`` seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while not (result := await check()):
-        worker.assert_alive()
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}\n{worker.output()[-4000:]}")
-        await asyncio.sleep(0.1)
-    return result
+eventually = partial(eventually_async, timeout=DEADLINE)
 
 
 class Kafka:
@@ -152,23 +113,22 @@ class Kafka:
 
 
 @pytest.fixture
-def worker(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": stack_env["KAFKA_BOOTSTRAP_SERVERS"],
-        "NOTIFICATION_GROUP": f"notification-it-{uuid.uuid4().hex[:8]}",
-        "NOTIFICATION_SENDER": "console",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FAUST_WEB_PORT", None)
-    yield Worker(tmp_path, env)
+def worker(stack_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcess]:
+    env = worker_env(
+        stack_env["KAFKA_BOOTSTRAP_SERVERS"],
+        NOTIFICATION_GROUP=f"notification-it-{uuid.uuid4().hex[:8]}",
+        NOTIFICATION_SENDER="console",
+    )
+    w = WorkerProcess("notification", tmp_path, env, name="worker")
+    w.start()
+    yield w
 
 
 @pytest.fixture
-async def kafka(stack_env: dict[str, str], worker: Worker) -> AsyncIterator[Kafka]:
+async def kafka(stack_env: dict[str, str], worker: WorkerProcess) -> AsyncIterator[Kafka]:
     async with Kafka(stack_env["KAFKA_BOOTSTRAP_SERVERS"], worker.env["NOTIFICATION_GROUP"]) as k:
         yield k
-    worker.stop()
+    worker.kill()
 
 
 def new_order() -> str:
@@ -176,7 +136,7 @@ def new_order() -> str:
 
 
 async def test_one_notice_per_outcome_naming_the_reason_and_the_refund(
-    worker: Worker, kafka: Kafka
+    worker: WorkerProcess, kafka: Kafka
 ) -> None:
     cancelled_id, completed_id = new_order(), new_order()
     common = {"user_id": "user-it", "amount": Decimal("30.00"), "currency": "EUR"}

@@ -26,7 +26,7 @@ from payment.agent import AGENT, LEDGER
 from payment.app import create_app
 from payment.domain import decision_of, load_record
 from payment.settings import PaymentSettings
-from streaming import Outcome
+from streaming import Disposition
 from streaming.expiry import default_partition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -109,7 +109,7 @@ def app(sent: Sent, clock: Clock) -> faust.App:
         retention_settled=timedelta(minutes=10),
         retention_pending=timedelta(days=1),
     )
-    return create_app(settings, publish=sent, clock=clock)
+    return create_app(settings, publish=sent, clock=clock, route_failures=False)
 
 
 @pytest.fixture
@@ -120,11 +120,11 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
 
 async def put(
     agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes = b"k"
-) -> Outcome:
+) -> Disposition:
     partition = default_partition(key, PARTITIONS)
     event = await agent.put(value, key=key, partition=partition)
     outcome = agent.results[event.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -132,7 +132,7 @@ async def test_an_order_is_decided_published_and_recorded(
     agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
 ) -> None:
     order = placed()
-    assert await put(agent, encode(order), key=b"order-1") is Outcome.HANDLED
+    assert await put(agent, encode(order), key=b"order-1") is Disposition.HANDLED
     [decision] = sent
     assert isinstance(decision, PaymentAuthorized)
     assert decision.causation_id == str(order.event_id)
@@ -146,8 +146,8 @@ async def test_a_cancellation_refunds_once_even_when_redelivered(
 ) -> None:
     await put(agent, encode(placed()), key=b"order-1")
     cancel = encode(cancelled())
-    assert await put(agent, cancel, key=b"order-1") is Outcome.HANDLED
-    assert await put(agent, cancel, key=b"order-1") is Outcome.HANDLED
+    assert await put(agent, cancel, key=b"order-1") is Disposition.HANDLED
+    assert await put(agent, cancel, key=b"order-1") is Disposition.HANDLED
     authorized, refund, again = sent
     assert isinstance(authorized, PaymentAuthorized)
     assert isinstance(refund, PaymentRefunded)
@@ -179,7 +179,7 @@ async def test_settled_orders_are_forgotten_after_the_retention(
     assert sorted(ledger) == sorted([pending.encode(), later.encode()])
     # a redelivery after the retention is stale: nothing is charged again
     sent.clear()
-    assert await put(agent, encode(placed("order-1")), key=b"order-1") is Outcome.HANDLED
+    assert await put(agent, encode(placed("order-1")), key=b"order-1") is Disposition.HANDLED
     assert sent == []
     assert b"order-1" not in ledger
 
@@ -201,12 +201,12 @@ async def test_a_redelivery_publishes_the_identical_decision_and_decides_nothing
 async def test_bad_and_foreign_messages_are_contained(
     agent: faust.types.AgentTestWrapperT, sent: Sent
 ) -> None:
-    assert await put(agent, b"not json") is Outcome.INVALID
-    assert await put(agent, b'{"type": "order.placed.v1"}') is Outcome.INVALID
-    assert await put(agent, None) is Outcome.INVALID
-    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Outcome.SKIPPED
+    assert await put(agent, b"not json") is Disposition.INVALID
+    assert await put(agent, b'{"type": "order.placed.v1"}') is Disposition.INVALID
+    assert await put(agent, None) is Disposition.INVALID
+    assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
     # the agent is still alive and serving
-    assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+    assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]
 
 
@@ -221,8 +221,8 @@ async def test_a_failing_handler_does_not_stop_the_agent(app: faust.App, sent: S
         await sent(event)
 
     settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
-    flaky_app = create_app(settings, publish=flaky, clock=lambda: T0)
+    flaky_app = create_app(settings, publish=flaky, clock=lambda: T0, route_failures=False)
     async with flaky_app.agents[AGENT].test_context() as agent:
-        assert await put(agent, encode(placed("order-1"))) is Outcome.FAILED
-        assert await put(agent, encode(placed("order-2"))) is Outcome.HANDLED
+        assert await put(agent, encode(placed("order-1"))) is Disposition.FAILED
+        assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
     assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]

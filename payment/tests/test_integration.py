@@ -6,16 +6,14 @@ uses its own consumer group (so its own ledger changelog) and its own order ids.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from contracts import (
 )
 from contracts.topics import ORDERS, OUTCOMES, PAYMENTS, TopicSpec
 from payment.domain import BLOCKED, net_charge
+from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -73,68 +72,17 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
         await ensure_topics_async(bootstrap, specs, PARTITIONS)
 
 
-async def eventually(what: str, check: Callable[[], Awaitable[Any]], worker: Worker) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``DEADLINE`` seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        result = await check()
-        if result:
-            return result
-        worker.assert_alive()
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {DEADLINE:.0f}s waiting for {what}\n{worker.log_tail()}")
-        await asyncio.sleep(0.1)
-
-
-class Worker:
-    """``python -m payment worker`` as a child process, with its output in a file."""
-
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.tmp = tmp
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self, **extra_env: str) -> None:
-        self.starts += 1
-        log = (self.tmp / f"worker-{self.starts}.log").open("wb")
-        self.log_path = Path(log.name)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "payment", "worker"],
-            cwd=self.tmp,
-            env={**self.env, **extra_env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
-
-    def assert_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            pytest.fail(f"the worker exited with {self.proc.returncode}\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-
 @pytest.fixture
-def worker(bootstrap: str, tmp_path: Path) -> Iterator[Worker]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "PAYMENT_GROUP": f"payment-it-{uuid.uuid4().hex[:8]}",
-        "PAYMENT_BLOCKED_USERS": "",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FAUST_WEB_PORT", None)
-    w = Worker(tmp_path, env)
+def worker(bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+    env = worker_env(
+        bootstrap, PAYMENT_GROUP=f"payment-it-{uuid.uuid4().hex[:8]}", PAYMENT_BLOCKED_USERS=""
+    )
+    w = WorkerProcess("payment", tmp_path, env, name="worker")
     yield w
     w.kill()
+
+
+eventually = partial(eventually_async, timeout=DEADLINE)
 
 
 class Kafka:
@@ -251,7 +199,7 @@ def one_charge(records: list[ConsumerRecord[bytes, bytes]], order: OrderPlaced) 
 
 
 async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
-    worker: Worker, kafka: Kafka
+    worker: WorkerProcess, kafka: Kafka
 ) -> None:
     group = worker.env["PAYMENT_GROUP"]
     order = order_placed(user="user-it")
@@ -278,7 +226,7 @@ async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
 
     # 3. kill -9, then restart with rules that would now decline this customer: the
     #    ledger, restored from its changelog, still answers with the same authorization
-    worker.kill(signal.SIGKILL)
+    worker.stop(signal.SIGKILL)
     worker.start(PAYMENT_BLOCKED_USERS="user-it")
     _, offset = await kafka.place(data, key)
     await eventually("the post-restart offset commit", lambda: processed(partition, offset), worker)
@@ -307,7 +255,7 @@ def cancellation(order: OrderPlaced, reason: str = "out_of_stock") -> OrderCance
 
 
 async def test_cancelled_orders_are_refunded_once_even_late_or_redelivered(
-    worker: Worker, kafka: Kafka
+    worker: WorkerProcess, kafka: Kafka
 ) -> None:
     group = worker.env["PAYMENT_GROUP"]
     await kafka.start_group_at_end(group)

@@ -30,7 +30,7 @@ from saga.agent import AGENT, TABLE, tick_events
 from saga.app import create_app
 from saga.domain import Decided, Pending, load_state
 from saga.settings import SagaSettings
-from streaming import Outcome
+from streaming import Disposition
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FLUSH = "flush"
@@ -96,7 +96,13 @@ def sent() -> Sent:
 @pytest.fixture
 def app(sent: Sent) -> faust.App:
     settings = SagaSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
-    return create_app(settings, publish=sent, flush=sent.flush, clock=lambda: WALL.now)
+    return create_app(
+        settings,
+        publish=sent,
+        flush=sent.flush,
+        clock=lambda: WALL.now,
+        route_failures=False,
+    )
 
 
 @pytest.fixture
@@ -107,14 +113,14 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
 
 async def put(
     agent: faust.types.AgentTestWrapperT, event: Event | bytes | None, partition: int = 0
-) -> Outcome:
+) -> Disposition:
     if isinstance(event, DeadlineTick):
         WALL.now = max(WALL.now, event.occurred_at)
     value = encode(event) if isinstance(event, Event) else event
     key = key_of(event) if isinstance(event, Event) else b"k"
     message = await agent.put(value, key=key, partition=partition)
     outcome = agent.results[message.message.offset]
-    assert isinstance(outcome, Outcome)
+    assert isinstance(outcome, Disposition)
     return outcome
 
 
@@ -128,7 +134,7 @@ async def test_an_order_is_completed_recorded_and_sent_without_a_flush(
 ) -> None:
     order = placed("order-1")
     for event in (order, authorized(order), reserved(order)):
-        assert await put(agent, event, partition=4) is Outcome.HANDLED
+        assert await put(agent, event, partition=4) is Disposition.HANDLED
     # Redelivered answers re-decide the same outcome: no flush per decision.
     assert FLUSH not in sent
     [outcome] = sent.outcomes()
@@ -221,7 +227,7 @@ async def test_a_tick_read_from_another_partition_is_ignored(
 ) -> None:
     await put(agent, placed("order-1"), partition=2)
     # its table writes would go to partition 0's changelog: not acted upon
-    assert await put(agent, tick(2, timedelta(minutes=1)), partition=0) is Outcome.HANDLED
+    assert await put(agent, tick(2, timedelta(minutes=1)), partition=0) is Disposition.HANDLED
     assert sent == []
     assert isinstance(stored(app, "order-1"), Pending)
 
@@ -238,10 +244,10 @@ async def test_foreign_and_invalid_messages_are_contained(
         order_id="order-1", correlation_id="order-1", user_id="u", amount=Decimal(1), currency="EUR"
     )
     for foreign in (refund, release, completed):
-        assert await put(agent, foreign) is Outcome.SKIPPED
-    assert await put(agent, b"not json") is Outcome.INVALID
-    assert await put(agent, None) is Outcome.INVALID
-    assert await put(agent, order) is Outcome.HANDLED  # still serving
+        assert await put(agent, foreign) is Disposition.SKIPPED
+    assert await put(agent, b"not json") is Disposition.INVALID
+    assert await put(agent, None) is Disposition.INVALID
+    assert await put(agent, order) is Disposition.HANDLED  # still serving
     assert sent == []
     assert isinstance(stored(app, "order-1"), Pending)
 
@@ -253,7 +259,7 @@ async def test_a_tick_ahead_of_the_wall_clock_counts_as_the_wall_clock(
     forged = tick(4, timedelta(days=365))
     WALL.now = T0 + timedelta(seconds=29)
     message = await agent.put(encode(forged), key=key_of(forged), partition=4)
-    assert agent.results[message.message.offset] is Outcome.HANDLED
+    assert agent.results[message.message.offset] is Disposition.HANDLED
     assert sent == []  # a year ahead, but the deadline has not passed on the wall clock
     assert isinstance(stored(app, "order-1"), Pending)
     WALL.now = T0 + timedelta(seconds=30)

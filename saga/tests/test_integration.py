@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -47,6 +44,7 @@ from contracts.routing import TOPIC_OF
 from contracts.topics import INVENTORY, ORDERS, OUTCOMES, PAYMENTS, SAGA_TICKS
 from saga.domain import outcome_id
 from sagactl.topics_admin import ensure_topics
+from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -71,46 +69,14 @@ def partition_of(order_id: str) -> int:
     return (murmur2(order_id.encode()) & 0x7FFFFFFF) % PARTITIONS
 
 
-class Worker:
-    """``python -m saga worker`` as a child process, with its output in a file."""
+class SagaWorker(WorkerProcess):
+    """The saga worker of this module's tests."""
 
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.tmp = tmp
-        self.env = env
+    def __init__(self, service: str, tmp: Path, env: dict[str, str]) -> None:
+        super().__init__(service, tmp, env)
         self.group = env["SAGA_GROUP"]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
         #: Whether it has decided an order and timed one out already.
         self.ready = False
-
-    def start(self) -> None:
-        self.starts += 1
-        self.log_path = self.tmp / f"saga-worker-{self.starts}.log"
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "saga", "worker"],
-                cwd=self.tmp,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-
-    def assert_alive(self) -> None:
-        if self.proc is not None and self.proc.poll() is not None:
-            pytest.fail(f"the saga worker exited with {self.proc.returncode}\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
 
 
 async def start_group_at_end(bootstrap: str, group: str) -> None:
@@ -129,18 +95,11 @@ async def start_group_at_end(bootstrap: str, group: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SagaWorker]:
     group = f"saga-it-{uuid.uuid4().hex[:8]}"
     asyncio.run(start_group_at_end(bootstrap, group))
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "SAGA_GROUP": group,
-        "SAGA_DEADLINE_SECONDS": str(DEADLINE_S),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FAUST_WEB_PORT", None)
-    w = Worker(tmp_path_factory.mktemp("saga"), env)
+    env = worker_env(bootstrap, SAGA_GROUP=group, SAGA_DEADLINE_SECONDS=str(DEADLINE_S))
+    w = SagaWorker("saga", tmp_path_factory.mktemp("saga"), env)
     w.start()
     try:
         yield w
@@ -151,7 +110,7 @@ def worker(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 class Kafka:
     """A producer of the saga's inputs, a reader of ``orders.outcome.v1``, the group's commits."""
 
-    def __init__(self, bootstrap: str, worker: Worker) -> None:
+    def __init__(self, bootstrap: str, worker: SagaWorker) -> None:
         self.worker = worker
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -217,17 +176,7 @@ class Kafka:
 
     async def eventually(self, what: str, check: Callable[[], Awaitable[T]]) -> T:
         """Poll ``check`` until it returns something truthy; fail after ``WAIT_S``."""
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            result = await check()
-            if result:
-                return result
-            self.worker.assert_alive()
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"timed out after {WAIT_S:.0f}s waiting for {what}\n{self.worker.log_tail()}"
-                )
-            await asyncio.sleep(0.02)
+        return await eventually_async(what, check, self.worker, timeout=WAIT_S, interval=0.02)
 
     async def outcome(self, order_id: str) -> tuple[Event, ConsumerRecord[bytes, bytes]]:
         """Wait for the first outcome of ``order_id``."""
@@ -238,7 +187,7 @@ class Kafka:
 
 
 @pytest.fixture
-async def kafka(bootstrap: str, worker: Worker) -> AsyncIterator[Kafka]:
+async def kafka(bootstrap: str, worker: SagaWorker) -> AsyncIterator[Kafka]:
     async with Kafka(bootstrap, worker) as k:
         if not worker.ready:
             await warm_up(k)
@@ -432,7 +381,9 @@ async def test_duplicates_emit_no_second_outcome(kafka: Kafka) -> None:
 # -- a crash --------------------------------------------------------------------------
 
 
-async def test_undecided_and_decided_orders_survive_a_kill(kafka: Kafka, worker: Worker) -> None:
+async def test_undecided_and_decided_orders_survive_a_kill(
+    kafka: Kafka, worker: SagaWorker
+) -> None:
     """kill -9: the table comes back from its changelog, the due index from the table."""
     done = order_placed()
     await kafka.send(done, authorized(done), reserved(done))

@@ -9,16 +9,17 @@ import pytest
 from contracts.failures import FaultSettings, encode_faults
 from streaming import faults
 from streaming.faults import FaultInjector, InjectedFault
+from streaming.settings import fault_settings
 
 
 def test_settings_come_from_the_service_environment() -> None:
     env = {"PAYMENT_FAULT_RATE": "0.25", "PAYMENT_FAULT_LATENCY_MS": "40"}
-    assert faults.from_env("payment", env) == FaultSettings(failure_rate=0.25, latency_ms=40)
-    assert faults.from_env("inventory", env) == FaultSettings()
+    assert fault_settings("payment", env) == FaultSettings(failure_rate=0.25, latency_ms=40)
+    assert fault_settings("inventory", env) == FaultSettings()
     with pytest.raises(ValueError, match="PAYMENT_FAULT_"):
-        faults.from_env("payment", {"PAYMENT_FAULT_RATE": "2"})
+        fault_settings("payment", {"PAYMENT_FAULT_RATE": "2"})
     with pytest.raises(ValueError, match="PAYMENT_FAULT_"):
-        faults.from_env("payment", {"PAYMENT_FAULT_FAIL_ATTEMPTS": "many"})
+        fault_settings("payment", {"PAYMENT_FAULT_FAIL_ATTEMPTS": "many"})
 
 
 async def test_the_first_n_attempts_fail_then_the_event_goes_through() -> None:

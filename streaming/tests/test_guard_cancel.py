@@ -2,7 +2,7 @@
 
 import asyncio
 
-from streaming.guard import to_completion
+from streaming.disposition import to_completion
 
 
 async def test_a_cancelled_handler_still_finishes_its_send() -> None:

@@ -11,8 +11,9 @@ import pytest
 from contracts import OrderPlaced, decode, encode
 from contracts import failures as wire
 from contracts.failures import FaultSettings, RetryState
+from streaming.disposition import Disposition
 from streaming.faults import FaultInjector
-from streaming.guard import EventGuard, Outcome
+from streaming.guard import EventGuard
 from streaming.retrying import PermanentError, TransientError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
@@ -35,10 +36,13 @@ class FakeFailures:
         self.injector = FaultInjector("payment", settings or FaultSettings())
         self.failures: list[tuple[RetryState, str, bool]] = []
         self.dead: list[tuple[RetryState, str]] = []
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[Disposition] = []
 
     def register(self, guard: EventGuard) -> None:
         self.guard = guard
+
+    async def before_attempt(self, attempt: int) -> None:
+        await self.injector.before(attempt)
 
     async def failed(
         self,
@@ -57,7 +61,7 @@ class FakeFailures:
     ) -> None:
         self.dead.append((state, type(exc).__name__))
 
-    def counted(self, guard: Any, outcome: Outcome) -> None:
+    def counted(self, guard: Any, outcome: Disposition) -> None:
         self.outcomes.append(outcome)
 
 
@@ -76,11 +80,11 @@ async def test_undecodable_bytes_are_dead_lettered_after_one_attempt() -> None:
     failures = FakeFailures()
     guard = guard_with(None, failures)
     message = Message(value=b"\xffnot json")
-    assert await guard.handle(message, message.value) is Outcome.INVALID  # type: ignore[arg-type]
+    assert await guard.handle(message, message.value) is Disposition.INVALID  # type: ignore[arg-type]
     [(state, error)] = failures.dead
     assert error == "ContractError" and state.attempts == 1
     assert (state.origin_topic, state.origin_partition, state.origin_offset) == ("orders.v1", 3, 41)
-    assert failures.outcomes == [Outcome.INVALID]
+    assert failures.outcomes == [Disposition.INVALID]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +99,7 @@ async def test_a_failing_handler_is_retried_or_dead_lettered_by_kind(
     failures = FakeFailures()
     value = encode(placed())
     outcome = await guard_with(handler, failures).handle(Message(value=value), value)  # type: ignore[arg-type]
-    assert outcome is Outcome.FAILED
+    assert outcome is Disposition.FAILED
     [(state, error, was_transient)] = failures.failures
     assert (error, was_transient, state.attempts) == (type(raised).__name__, transient, 1)
     assert state.history[-1].topic == "orders.v1"
@@ -126,12 +130,12 @@ async def test_injected_faults_fail_attempts_before_the_handler_runs() -> None:
     failures = FakeFailures(FaultSettings(fail_attempts=1))
     guard = guard_with(handler, failures)
     value = encode(placed())
-    assert await guard.handle(Message(value=value), value) is Outcome.FAILED  # type: ignore[arg-type]
+    assert await guard.handle(Message(value=value), value) is Disposition.FAILED  # type: ignore[arg-type]
     assert calls == [] and failures.failures[0][1:] == ("InjectedFault", True)
     second = RetryState.first("orders.v1", 3, 41, []).failed(
         placed().occurred_at, "orders.v1", TimeoutError()
     )
-    assert await guard.handle(Message(value=value), value, state=second) is Outcome.HANDLED  # type: ignore[arg-type]
+    assert await guard.handle(Message(value=value), value, state=second) is Disposition.HANDLED  # type: ignore[arg-type]
     assert calls == [1]
 
 
@@ -145,6 +149,6 @@ async def test_a_redrive_is_processed_only_by_the_group_it_names() -> None:
     value = encode(placed())
     other = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"inventory")])
     mine = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"payment")])
-    assert await guard.handle(other, value) is Outcome.SKIPPED  # type: ignore[arg-type]
-    assert await guard.handle(mine, value) is Outcome.HANDLED  # type: ignore[arg-type]
+    assert await guard.handle(other, value) is Disposition.SKIPPED  # type: ignore[arg-type]
+    assert await guard.handle(mine, value) is Disposition.HANDLED  # type: ignore[arg-type]
     assert calls == [1]

@@ -11,6 +11,7 @@ import redis
 from contracts import ContractError
 from streaming.faults import InjectedFault
 from streaming.retrying import PermanentError, RetryPolicy, TransientError, is_transient
+from streaming.settings import StreamingSettings
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -56,13 +57,13 @@ def test_delays_come_from_the_environment_with_clear_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RETRY_DELAYS", "0.5, 2")
-    assert RetryPolicy.from_env().delays == (0.5, 2.0)
+    assert StreamingSettings.from_env("payment").retry_policy.delays == (0.5, 2.0)
     monkeypatch.setenv("RETRY_DELAYS", "1,x")
     with pytest.raises(ValueError, match="RETRY_DELAYS"):
-        RetryPolicy.from_env()
+        StreamingSettings.from_env("payment")
     monkeypatch.setenv("RETRY_DELAYS", "1,2,3,4")
     with pytest.raises(ValueError, match="at most 3 tiers"):
-        RetryPolicy.from_env()
+        StreamingSettings.from_env("payment")
     monkeypatch.setenv("RETRY_DELAYS", "1,0")
     with pytest.raises(ValueError, match="positive"):
-        RetryPolicy.from_env()
+        StreamingSettings.from_env("payment")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,7 +37,8 @@ from contracts import (
 )
 from sagactl.platform import Platform, PlatformOptions
 from streaming.expiry import default_partition
-from tests.integration.support import eventually, fresh_database, http
+from tests.integration.support import fresh_database, http
+from tests.support import WorkerProcess, eventually, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -49,33 +48,6 @@ INPUTS = (topics.ORDERS, topics.OUTCOMES, topics.PAGEVIEWS)
 MINUTE = timedelta(minutes=1)
 
 Expected = dict[tuple[str, datetime], tuple[list[tuple[str, int, Decimal]], list, list, int]]
-
-
-class Worker:
-    """``python -m analytics worker`` as a child process, its output in a file."""
-
-    def __init__(self, tmp: Path, env: dict[str, str], name: str) -> None:
-        self.log_path = tmp / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "analytics", "worker"],
-                cwd=tmp,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 def _run(coro):
@@ -187,25 +159,21 @@ def _done(order_id: str, at: datetime) -> OrderCompleted:
 
 
 @pytest.fixture
-def worker_env(stack_env: dict[str, str]) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": stack_env["KAFKA_BOOTSTRAP_SERVERS"],
-        "ANALYTICS_GROUP": f"analytics-it-{uuid.uuid4().hex[:8]}",
-        "ANALYTICS_SNAPSHOT_INTERVAL": "0.5",
-        "ANALYTICS_TOP_N": "2",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("FAUST_WEB_PORT", None)
-    return env
+def analytics_env(stack_env: dict[str, str]) -> dict[str, str]:
+    return worker_env(
+        stack_env["KAFKA_BOOTSTRAP_SERVERS"],
+        ANALYTICS_GROUP=f"analytics-it-{uuid.uuid4().hex[:8]}",
+        ANALYTICS_SNAPSHOT_INTERVAL="0.5",
+        ANALYTICS_TOP_N="2",
+    )
 
 
 @pytest.mark.timeout(600)
 def test_known_orders_give_the_expected_top_n_and_a_rebuild_gives_the_same(
-    worker_env: dict[str, str], tmp_path: Path
+    analytics_env: dict[str, str], tmp_path: Path
 ) -> None:
-    bootstrap = worker_env["KAFKA_BOOTSTRAP_SERVERS"]
-    group = worker_env["ANALYTICS_GROUP"]
+    bootstrap = analytics_env["KAFKA_BOOTSTRAP_SERVERS"]
+    group = analytics_env["ANALYTICS_GROUP"]
     inputs = [TopicPartition(t.name, p) for t in INPUTS for p in range(PARTITIONS)]
     minutes = [TopicPartition(topics.MINUTES.name, p) for p in range(PARTITIONS)]
     snaps = [TopicPartition(topics.SNAPSHOTS.name, p) for p in range(PARTITIONS)]
@@ -268,7 +236,8 @@ def test_known_orders_give_the_expected_top_n_and_a_rebuild_gives_the_same(
         ),
     }
 
-    worker = Worker(tmp_path, worker_env, "worker")
+    worker = WorkerProcess("analytics", tmp_path, analytics_env, name="worker")
+    worker.start()
     try:
         _run(_send(bootstrap, events))
         try:
@@ -281,7 +250,7 @@ def test_known_orders_give_the_expected_top_n_and_a_rebuild_gives_the_same(
         except AssertionError:
             latest = _run(_snapshots(bootstrap, since))
             got = {k: _view(latest[k]) for k in expected if k in latest}
-            pytest.fail(f"snapshots: {got}\nworker:\n{worker.tail()}")
+            pytest.fail(f"snapshots: {got}\nworker:\n{worker.log_tail(100)}")
     finally:
         worker.stop()
 
@@ -291,7 +260,8 @@ def test_known_orders_give_the_expected_top_n_and_a_rebuild_gives_the_same(
     )
     _run(rebuild(settings, starts=starts))
     since = _run(_ends(bootstrap, snaps))
-    again = Worker(tmp_path, worker_env, "rebuilt")
+    again = WorkerProcess("analytics", tmp_path, analytics_env, name="rebuilt")
+    again.start()
     try:
         try:
             eventually(
@@ -303,7 +273,7 @@ def test_known_orders_give_the_expected_top_n_and_a_rebuild_gives_the_same(
         except AssertionError:
             latest = _run(_snapshots(bootstrap, since))
             got = {k: _view(latest[k]) for k in expected if k in latest}
-            pytest.fail(f"rebuilt snapshots: {got}\nworker:\n{again.tail()}")
+            pytest.fail(f"rebuilt snapshots: {got}\nworker:\n{again.log_tail(100)}")
     finally:
         again.stop()
 

@@ -1,4 +1,4 @@
-"""Measure the payment worker's RSS as orders flow: ``python -m payment.tests.measure_memory``.
+"""Measure the payment worker's RSS as orders flow: ``python -m benchmarks.measure_memory``.
 
 Not a test (pytest does not collect it): a tool to check the ledger stays bounded. It
 starts ``python -m payment worker`` (from ``--root``, default this checkout) with a new
@@ -30,7 +30,7 @@ from contracts import OrderCancelled, OrderCompleted, OrderLine, OrderPlaced, en
 from contracts.topics import ORDERS, OUTCOMES, PAYMENTS
 from sagactl.topics_admin import ensure_topics_async
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rss_kib(pid: int) -> int:

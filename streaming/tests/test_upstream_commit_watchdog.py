@@ -2,7 +2,7 @@
 
 from faust.types import TP
 
-from streaming.commit_watchdog import IN_FLIGHT_LOOKS, Snapshot, _stays_behind, stalled
+from streaming.upstream.commit_watchdog import IN_FLIGHT_LOOKS, Snapshot, _stays_behind, stalled
 
 ORDERS = TP("orders.v1", 0)
 

@@ -1,4 +1,5 @@
-"""Un-stick a partition whose offset commits stopped behind messages never processed.
+"""Workaround for faust-streaming issue #596: un-stick a partition whose offset commits
+stopped behind messages never processed.
 
 Faust 0.15.3 commits a partition's offset only up to the first offset not yet acked
 (``Consumer._new_offset``). A race in its recovery (faust-streaming issue #596) can
@@ -20,8 +21,11 @@ idempotent, so re-reading what was already processed changes nothing), and commi
 resume. Each heal is logged with the hole it fills.
 
 It reads Faust's consumer bookkeeping (``_committed_offset``, ``_acked``,
-``_unacked_messages``, ``_gap``): private attributes of the exact Faust version this
-project pins.
+``_read_offset``, ``_unacked_messages``, ``_gap``, ``_active_partitions``): private
+attributes of the exact Faust version this project pins. ``install`` checks that version
+and that ``Consumer.__init__`` still sets them, and ``snapshot`` reads them without a
+fallback: after an upgrade the worker fails at start with ``UpstreamChanged`` instead of
+running without the watchdog (and without its lag metric, which reads ``snapshot``).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import faust
+from faust.transport.consumer import Consumer
 from faust.types import TP
 
 from contracts.topics import RETRY_TIERS
@@ -40,6 +46,57 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the partitions.
 INTERVAL_S = 5.0
+
+#: The faust-streaming release this workaround was written for and checked against.
+FAUST_VERSION = "0.15.3"
+
+#: The private attributes of Faust's ``Consumer`` this module reads.
+CONSUMER_ATTRIBUTES = (
+    "_committed_offset",
+    "_acked",
+    "_read_offset",
+    "_gap",
+    "_unacked_messages",
+    "_active_partitions",
+)
+
+
+class UpstreamChanged(RuntimeError):
+    """Faust is not the version, or lacks the private attributes, this workaround reads."""
+
+
+def check_upstream(version: str | None = None) -> None:
+    """Fail unless Faust is ``FAUST_VERSION`` and its ``Consumer`` sets every attribute of
+    ``CONSUMER_ATTRIBUTES`` (read from the code of ``Consumer.__init__`` and
+    ``Consumer._reset_state``, which ``__init__`` calls, so no consumer is made)."""
+    found = faust.__version__ if version is None else version
+    if found != FAUST_VERSION:
+        raise UpstreamChanged(
+            f"streaming.upstream.commit_watchdog works around faust-streaming #596 in "
+            f"faust-streaming {FAUST_VERSION}, but {found} is installed: check whether "
+            "#596 is fixed (then remove the watchdog) or re-check the private attributes "
+            "it reads, and update FAUST_VERSION"
+        )
+    sets: set[str] = set()
+    for method in ("__init__", "_reset_state"):
+        code = getattr(getattr(Consumer, method, None), "__code__", None)
+        sets.update(code.co_names if code is not None else ())
+    missing = [name for name in CONSUMER_ATTRIBUTES if name not in sets]
+    if missing:
+        raise UpstreamChanged(
+            f"faust.transport.consumer.Consumer no longer sets {', '.join(missing)}, which "
+            "streaming.upstream.commit_watchdog reads (faust-streaming #596 workaround)"
+        )
+
+
+def _attributes(consumer: object) -> dict[str, object]:
+    try:
+        return {name: getattr(consumer, name) for name in CONSUMER_ATTRIBUTES}
+    except AttributeError as exc:
+        raise UpstreamChanged(
+            f"{type(consumer).__name__} has no {exc.name}, which "
+            "streaming.upstream.commit_watchdog reads (faust-streaming #596 workaround)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -148,12 +205,13 @@ def stalled(
 def snapshot(app: faust.App) -> dict[TP, Snapshot]:
     """Every assigned non-changelog partition's ``Snapshot``."""
     consumer = app.consumer
-    committed = getattr(consumer, "_committed_offset", {})
-    acked = getattr(consumer, "_acked", {})
-    read = getattr(consumer, "_read_offset", {})
-    gaps = getattr(consumer, "_gap", {})
+    private: dict[str, Any] = _attributes(consumer)
+    committed = private["_committed_offset"]
+    acked = private["_acked"]
+    read = private["_read_offset"]
+    gaps = private["_gap"]
     in_flight: dict[TP, list[int]] = {}
-    for message in list(getattr(consumer, "_unacked_messages", ())):
+    for message in list(private["_unacked_messages"]):
         in_flight.setdefault(message.tp, []).append(message.offset)
     found: dict[TP, Snapshot] = {}
     for tp in consumer.assignment():
@@ -198,12 +256,16 @@ def _stays_behind(history: Sequence[Mapping[TP, Snapshot]], tp: TP, seen: Snapsh
 
 
 def install(app: faust.App, interval: float = INTERVAL_S) -> None:
-    """Watch ``app``'s partitions and re-read any that stall (see the module doc)."""
+    """Watch ``app``'s partitions and re-read any that stall (see the module doc).
+
+    Raises ``UpstreamChanged`` at once unless Faust is the version this was written for.
+    """
+    check_upstream()
     history: deque[dict[TP, Snapshot]] = deque(maxlen=IN_FLIGHT_LOOKS)
 
     async def watch() -> None:
-        recovery = getattr(app.tables, "recovery", None)
-        if app.rebalancing or recovery is None or not recovery.completed.is_set():
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        if app.rebalancing or not recovery.completed.is_set():
             history.clear()
             return
         current = snapshot(app)

@@ -1,4 +1,4 @@
-"""Measure what one event costs in Redis: ``python -m inventory.tests.bench_store [N]``.
+"""Measure what one event costs in Redis: ``python -m benchmarks.bench_store [N]``.
 
 Uses ``REDIS_URL`` and a throwaway key prefix (deleted at the end). Prints, per
 operation, the latency seen by one client awaiting each call (what a worker pays per

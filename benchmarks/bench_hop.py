@@ -1,9 +1,9 @@
-"""Measure one Faust hop (event in -> reaction out): ``python -m streaming.tests.bench_hop``.
+"""Measure one Faust hop (event in -> reaction out): ``python -m benchmarks.bench_hop``.
 
 Not a test (pytest does not collect it): a tool to see where a hop's latency goes. Run it
 against a real broker, e.g.::
 
-    .venv/bin/sagactl stack --no-postgres -- .venv/bin/python -m streaming.tests.bench_hop
+    .venv/bin/sagactl stack --no-postgres -- .venv/bin/python -m benchmarks.bench_hop
 
 It creates two fresh 6-partition topics, starts a worker subprocess (``--worker faust``:
 ``streaming.create_app`` + ``EventGuard`` + ``publisher``, an echo agent that publishes
@@ -53,7 +53,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 6
 
 
@@ -68,7 +68,15 @@ def run_faust_worker(args: argparse.Namespace) -> None:
     from config.env import load
     from contracts import OrderPlaced, encode, key_of
     from contracts.topics import TopicSpec
-    from streaming import EventGuard, bind, contained, create_app, publisher, run
+    from streaming import (
+        EventGuard,
+        StreamingSettings,
+        bind,
+        create_app,
+        publisher,
+        route_failures,
+        run,
+    )
 
     if args.fetch_max_wait_ms is not None:
         import aiokafka
@@ -109,7 +117,8 @@ def run_faust_worker(args: argparse.Namespace) -> None:
             def track_tp_end_offset(self, *a, **kw): ...  # type: ignore[no-untyped-def]
 
         overrides["monitor"] = QuietMonitor()
-    app = create_app(args.group, load(), **overrides)
+    platform, worker = load(), StreamingSettings.from_env(args.group)
+    app = create_app(args.group, platform, worker, **overrides)
     source = bind(app, TopicSpec(args.input))
     out = bind(app, TopicSpec(args.output))
     table = app.Table("bench_table", partitions=PARTITIONS, key_type=bytes, value_type=bytes)
@@ -127,7 +136,7 @@ def run_faust_worker(args: argparse.Namespace) -> None:
             table[key_of(event)] = b"x"
         await emit(event)
 
-    failures = None if args.no_failures else contained(app, None)
+    failures = None if args.no_failures else route_failures(app, platform, worker)
     guard = EventGuard("echo", {OrderPlaced: handle}, failures=failures)
 
     async def echo(stream: faust.StreamT[bytes]):  # type: ignore[no-untyped-def]
@@ -359,7 +368,7 @@ class Bench:
         cmd = [
             sys.executable,
             "-m",
-            "streaming.tests.bench_hop",
+            "benchmarks.bench_hop",
             "worker",
             "--kind",
             args.worker,
@@ -506,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "command:",
         " ".join(
-            [Path(sys.executable).name, "-m", "streaming.tests.bench_hop"]
+            [Path(sys.executable).name, "-m", "benchmarks.bench_hop"]
             + (argv if argv is not None else sys.argv[1:])
         ),
     )
