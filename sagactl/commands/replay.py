@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from config.env import ROOT, load
-from sagactl.control import ENV_VAR, ControlError, default_path, request
+from harness.control import ENV_VAR, ControlError, default_path, request
 from sagactl.target import apply, platform_env
 from streaming.offsets import (
     GroupState,

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from sagactl.infra import packages
+from harness import packages
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -37,7 +37,7 @@ from contracts import (
     key_of,
     topics,
 )
-from sagactl.platform import Platform, PlatformOptions
+from harness.runner import Platform, PlatformOptions
 from streaming.expiry import default_partition
 from tests.integration.support import eventually, fresh_database, http
 

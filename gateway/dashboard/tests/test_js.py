@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from sagactl.infra import packages
+from harness import packages
 
 HERE = Path(__file__).parent
 

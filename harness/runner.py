@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from sagactl.services import (
+from harness.services import (
     MIGRATE,
     SERVICES,
     HttpOk,
@@ -23,7 +23,7 @@ from sagactl.services import (
     instance_name,
     instances,
 )
-from sagactl.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
+from harness.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
 
 ROOT = Path(__file__).resolve().parent.parent
 

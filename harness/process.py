@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sagactl.infra.waiting import wait_until
+from harness.waiting import wait_until
 
 
 class StartupError(RuntimeError):
