@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.control import ControlError, ControlServer, answers, default_path
-from harness.runner import Platform, PlatformError, PlatformOptions, port_is_free
+from harness.ports import port_is_free
+from harness.runner import Platform, PlatformError, PlatformOptions
 from harness.services import ServiceError, instances, parse_only, parse_scale
 from harness.supervisor import Exit
 
