@@ -87,6 +87,7 @@ class PostgresServer(LocalServer):
             cwd=self.dir,
             user=self.run_as,
             stop_signal=signal.SIGINT,
+            signal_group=False,  # the postmaster stops its own children, in order
         )
         self._process.start()
         try:
