@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from harness.plan import ENV_VARS
 from harness.ports import free_port, port_is_free
 from harness.services import (
     MIGRATE,
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EnsureTopics = Callable[[str], Sequence[str]]
 
 #: Where the infrastructure is: what `sagactl` tools need from a running platform.
-INFRA_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")
+INFRA_VARS = tuple(ENV_VARS.values())
 
 
 class PlatformError(Exception):
