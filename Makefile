@@ -3,22 +3,26 @@
 #   make run SCALE=payment=3
 #   make test         every tier (fast + integration) against a real Kafka/PostgreSQL/Redis
 #   make test-fast    the fast tier only: no broker, no database server
+# Both first install the system tools the tests run (node, chromium): no test installs.
 #   make check        ruff (lint + format) and mypy
 
-.PHONY: run test test-fast check fmt bootstrap clean
+.PHONY: run test test-fast check fmt bootstrap test-tools clean
 
 VENV := .venv/bin
 
 bootstrap:
 	@scripts/bootstrap
 
+test-tools:
+	@scripts/bootstrap --test-tools
+
 run: bootstrap
 	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE))
 
-test: bootstrap
+test: test-tools
 	$(VENV)/sagactl stack -- $(VENV)/pytest $(PYTEST_ARGS)
 
-test-fast: bootstrap
+test-fast: test-tools
 	$(VENV)/pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 check: bootstrap

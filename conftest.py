@@ -19,7 +19,7 @@ def stack_env() -> Iterator[dict[str, str]]:
     if all(os.environ.get(name) for name in ENV_VARS):
         yield {name: os.environ[name] for name in ENV_VARS}
         return
-    from sagactl.infra.stack import Stack
+    from harness.stack import Stack
 
     stack = Stack().start()
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sagactl.control import ControlError, default_path, request
-from sagactl.platform import INFRA_VARS
+from harness.control import ControlError, default_path, request
+from harness.runner import INFRA_VARS
 
 
 def platform_env(control: Path | None = None) -> dict[str, str]:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.jars import KAFKA_VERSION
+from harness.services import SERVICES
 from sagactl.cli import COMMANDS
-from sagactl.infra.jars import KAFKA_VERSION
-from sagactl.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -47,7 +47,7 @@ def simple_commands(argv: list[str]) -> list[list[str]]:
 def test_every_process_of_the_table_is_a_service_with_the_same_command() -> None:
     for service in SERVICES:
         assert service.name in SVC, (
-            f"{service.name} is in sagactl.services but not in docker-compose.yml: add it"
+            f"{service.name} is in harness.services but not in docker-compose.yml: add it"
             " (same command, the app environment; see docker/README.md)"
         )
         expected = [

@@ -6,13 +6,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from sagactl.infra import packages
+from harness import packages
 
 HERE = Path(__file__).parent
 
 
 def test_stream_rules() -> None:
-    node = packages.ensure("node")["node"]  # installed with apt when missing, never skipped
+    node = packages.require("node")  # installed by scripts/bootstrap; never skipped
     result = subprocess.run(
         [node, "--test", str(HERE / "js" / "stream.test.js")],
         capture_output=True,

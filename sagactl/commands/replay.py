@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from config.env import ROOT, load
-from sagactl.control import ENV_VAR, ControlError, default_path, request
+from harness.control import ENV_VAR, ControlError, default_path, request
+from harness.waiting import wait_until
 from sagactl.target import apply, platform_env
 from streaming.offsets import (
     GroupState,
@@ -238,11 +238,13 @@ def _stop_local(args: argparse.Namespace, group: str) -> list[str]:
 
 def _wait_until_empty(bootstrap: list[str], group: str, timeout: float) -> None:
     """Wait until the broker shows no live member (the stopped workers have left)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = asyncio.run(describe_group(bootstrap, group))
-        if not state.members:
-            return
-        if time.monotonic() > deadline:
-            raise LiveMembers(group, state.members)
-        time.sleep(0.5)  # poll interval while members leave
+    states: list[GroupState] = []
+
+    def empty() -> bool:
+        states.append(asyncio.run(describe_group(bootstrap, group)))
+        return not states[-1].members
+
+    try:
+        wait_until(empty, timeout=timeout, what=f"group {group} to empty", interval=0.5)
+    except TimeoutError:
+        raise LiveMembers(group, states[-1].members) from None

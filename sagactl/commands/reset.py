@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from config.env import ROOT, load
 from contracts.topics import ALL_TOPICS
-from sagactl.control import answers, default_path
-from sagactl.services import SERVICES
+from harness.control import answers, default_path
+from harness.services import SERVICES
 from sagactl.target import apply, platform_env
 from sagactl.topics_admin import ensure_topics
 from streaming.offsets import describe_group

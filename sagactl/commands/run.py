@@ -13,10 +13,11 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sagactl.control import ControlError, ControlServer, answers, default_path
-from sagactl.platform import Platform, PlatformError, PlatformOptions, port_is_free
-from sagactl.services import ServiceError, instances, parse_only, parse_scale
-from sagactl.supervisor import Exit
+from harness.control import ControlError, ControlServer, answers, default_path
+from harness.ports import port_is_free
+from harness.runner import Platform, PlatformError, PlatformOptions
+from harness.services import ServiceError, instances, parse_only, parse_scale
+from harness.supervisor import Exit
 
 EXAMPLE_ORDER = {
     "orderId": "550e8400-e29b-41d4-a716-446655440000",
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    from sagactl.infra.stack import Stack  # the heavy part; only needed to actually run
+    from harness.stack import Stack  # the heavy part; only needed to actually run
 
     previous = _stop_on_signals()
     stack = Stack()

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sagactl.control import ENV_VAR, ControlError, default_path, request
-from sagactl.services import SERVICES, ServiceError, by_name
+from harness.control import ENV_VAR, ControlError, default_path, request
+from harness.services import SERVICES, ServiceError, by_name
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

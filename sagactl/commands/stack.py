@@ -11,7 +11,7 @@ import threading
 from typing import Any, TextIO
 
 from config.env import load
-from sagactl.infra.stack import Stack
+from harness.stack import Stack
 from sagactl.topics_admin import PartitionMismatch, ensure_topics
 
 

@@ -1,8 +1,9 @@
 """A headless Chromium (Debian's package) driven over the DevTools protocol: navigate,
 click and type like a user (real input events), read the page, take screenshots.
 
-No driver binary and no browser download: ``chromium`` is installed with apt when
-missing (root), and the protocol is spoken over aiohttp's WebSocket client.
+No driver binary and no browser download: ``chromium`` is Debian's package, installed
+before the tests by ``scripts/bootstrap --test-tools``, and the protocol is spoken over
+aiohttp's WebSocket client.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from sagactl.infra import packages
+from harness import packages
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -32,8 +33,8 @@ class BrowserError(RuntimeError):
 
 
 def chromium_path() -> str:
-    """The Chromium binary, installed from Debian's ``chromium`` package when missing."""
-    return packages.ensure("chromium")["chromium"]
+    """The Chromium binary (Debian's ``chromium``, installed by scripts/bootstrap)."""
+    return packages.require("chromium")
 
 
 class Browser:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sagactl.platform import Platform
+from harness.runner import Platform
 from tests.e2e.browser import Browser
 from tests.integration.conftest import start_platform
 from tests.integration.support import eventually, http

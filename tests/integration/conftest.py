@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from sagactl.control import ControlServer
-from sagactl.platform import Platform, PlatformOptions
+from harness.control import ControlServer
+from harness.runner import Platform, PlatformOptions
 from tests.integration.support import fresh_database
 
 WALKING_SKELETON = ["gateway", "relay", "projector", "payment"]

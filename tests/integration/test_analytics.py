@@ -35,7 +35,7 @@ from contracts import (
     key_of,
     topics,
 )
-from sagactl.platform import Platform, PlatformOptions
+from harness.runner import Platform, PlatformOptions
 from streaming.expiry import default_partition
 from tests.integration.support import fresh_database, http
 from tests.support import WorkerProcess, eventually, worker_env

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import contracts
-from sagactl.infra.kafka import KafkaBroker
-from sagactl.platform import Platform
+from harness.kafka import KafkaBroker
+from harness.runner import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.support import http, read_topic
 from tests.integration.test_walking_skeleton import new_order, paid, place

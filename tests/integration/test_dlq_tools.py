@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 import contracts
 from contracts import Attempt, DeadLetter, topics
 from contracts import failures as wire
-from sagactl.platform import Platform
+from harness.runner import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.support import eventually, http, read_topic
 

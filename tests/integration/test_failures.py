@@ -25,7 +25,7 @@ import contracts
 from contracts import DeadLetter, OrderLine, OrderPlaced, encode, topics
 from contracts import failures as wire
 from contracts.failures import FAULTS_KEY, FaultSettings, encode_faults
-from sagactl.platform import Platform
+from harness.runner import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.support import (
     eventually,

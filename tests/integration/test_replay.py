@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sagactl.platform import ROOT, Platform
+from harness.runner import ROOT, Platform
 from tests.integration.conftest import controlled_platform
 from tests.integration.ledger import collect
 from tests.integration.support import caught_up, eventually, http

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sagactl.platform import Platform
+from harness.runner import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.ledger import collect
 from tests.integration.support import (

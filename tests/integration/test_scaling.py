@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.runner import Platform
 from sagactl.cli import main as sagactl
-from sagactl.platform import Platform
 from streaming.offsets import GroupState, describe_group
 from tests.integration.conftest import controlled_platform
 from tests.integration.ledger import collect

@@ -13,7 +13,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 import contracts
-from sagactl.platform import Platform
+from harness.runner import Platform
 from tests.integration.support import eventually, http, produce, read_topic
 
 pytestmark = pytest.mark.integration

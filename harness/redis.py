@@ -8,11 +8,11 @@ from pathlib import Path
 
 import redis as redis_client
 
-from sagactl.infra.packages import ensure
-from sagactl.infra.ports import LOOPBACK, free_port
-from sagactl.infra.process import ChildProcess
-from sagactl.infra.server import LocalServer
-from sagactl.infra.waiting import wait_until
+from harness.packages import ensure
+from harness.ports import LOOPBACK, free_port
+from harness.process import ChildProcess
+from harness.server import LocalServer
+from harness.waiting import wait_until
 
 READY = "Ready to accept connections"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.runner import Platform, PlatformError, PlatformOptions, fill, http_ok
+from harness.services import SERVICES, HttpOk, LogLine, Service, ServiceError
 from sagactl.commands import run as run_command
 from sagactl.commands.run import banner, redact
-from sagactl.platform import Platform, PlatformError, PlatformOptions, fill, http_ok
-from sagactl.services import SERVICES, HttpOk, LogLine, Service, ServiceError
 
 #: Answers 200 on /health, 404 elsewhere; port from argv.
 FAKE_GATEWAY = """

@@ -1,4 +1,11 @@
-"""System tools the harness runs, found on PATH or installed with apt when we are root."""
+"""System tools the harness runs, found on PATH or installed with apt when we are root.
+
+The servers ensure their own tools when they start (java, mvn, initdb, postgres,
+redis-server). The tools the tests run themselves (`TEST_TOOLS`: node for the
+dashboard's JS rules, chromium for the browser tier) are installed before any test
+runs, by ``scripts/bootstrap --test-tools`` (``make test``, ``make test-fast``), which
+calls ``python -m harness.packages``; tests only look them up with `require`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,11 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "postgres": "postgresql",
     "redis-server": "redis-server",
     "node": "nodejs",
+    "chromium": "chromium",
 }
+
+#: What tests run themselves; installed by ``scripts/bootstrap --test-tools``.
+TEST_TOOLS = ("node", "chromium")
 
 #: Debian keeps the PostgreSQL server binaries off PATH, one folder per major version.
 EXTRA_DIRS = ("/usr/lib/postgresql/*/bin",)
@@ -72,6 +83,17 @@ def ensure(*tools: str) -> dict[str, str]:
     return {tool: path for tool, path in paths.items() if path is not None}
 
 
+def require(tool: str) -> str:
+    """The path of ``tool``, never installing it: for tests, which must not install."""
+    path = find(tool)
+    if path is None:
+        raise MissingTools(
+            f"{tool} is missing: `scripts/bootstrap --test-tools` (run by `make test` and"
+            f" `make test-fast`) installs it, or: sudo {shlex.join(install_command([tool]))}"
+        )
+    return path
+
+
 def can_install() -> bool:
     """True when we may install packages ourselves: root on a machine with apt-get."""
     return os.geteuid() == 0 and shutil.which("apt-get") is not None
@@ -99,3 +121,19 @@ def _version_key(folder: str) -> tuple[int, ...]:
     parts = folder.split(os.sep)
     digits = [p for p in parts if p.replace(".", "").isdigit()]
     return tuple(int(x) for x in digits[-1].split(".")) if digits else ()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.packages [TOOL ...]``: ensure the tools (default `TEST_TOOLS`)."""
+    tools = (sys.argv[1:] if argv is None else argv) or list(TEST_TOOLS)
+    try:
+        for tool, path in ensure(*tools).items():
+            print(f"{tool}: {path}")
+    except MissingTools as exc:
+        print(f"harness.packages: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

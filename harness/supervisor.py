@@ -1,20 +1,31 @@
-"""A small process supervisor: named subprocesses, prefixed logs, stop/kill/restart, readiness."""
+"""A small process supervisor: named subprocesses, prefixed logs, stop/kill/restart, readiness.
+
+Each launch is a `harness.process.ChildProcess` (the harness's one process class); this
+adds names, the merged prefixed log stream, exit reports and readiness checks.
+
+Why not supervisord, circus or honcho: the platform needs workers added and removed
+while it runs (`sagactl scale`, over `harness.control`), a per-process readiness check
+(an HTTP probe or a log line) before a start counts as done, and its processes in this
+Python process so tests can crash and restart them. honcho cannot scale a running set;
+supervisord and circus are daemons with their own config and control protocol (circus
+needs ZeroMQ), and neither waits on a readiness probe. The own code is the small part
+they would not replace.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import signal
-import subprocess
 import sys
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO, TextIO
+from typing import TextIO
+
+from harness.process import ChildProcess
+from harness.waiting import wait_until
 
 #: Name used for the supervisor's own messages in the merged log stream.
 SELF_NAME = "sagactl"
@@ -77,34 +88,6 @@ def describe_returncode(code: int) -> str:
     return f"code {code}"
 
 
-class _Run:
-    """One launch of a process: its Popen, output tail and line watchers."""
-
-    def __init__(self, popen: subprocess.Popen[bytes], tail_lines: int) -> None:
-        self.popen = popen
-        self.tail: deque[str] = deque(maxlen=tail_lines)
-        self.exited = threading.Event()
-        self.expected = False
-        self.watchers: list[tuple[re.Pattern[str], threading.Event]] = []
-        self.lock = threading.Lock()
-        self.reader: threading.Thread | None = None
-
-    def add_line(self, line: str) -> None:
-        with self.lock:
-            self.tail.append(line)
-            for pattern, seen in self.watchers:
-                if not seen.is_set() and pattern.search(line):
-                    seen.set()
-
-    def watch(self, pattern: re.Pattern[str]) -> threading.Event:
-        seen = threading.Event()
-        with self.lock:
-            if any(pattern.search(line) for line in self.tail):
-                seen.set()
-            self.watchers.append((pattern, seen))
-        return seen
-
-
 class Supervisor:
     """Starts named processes, each in its own process group, and streams their output.
 
@@ -130,7 +113,7 @@ class Supervisor:
         self._on_unexpected_exit = on_unexpected_exit
         self._tail_lines = tail_lines
         self._specs: dict[str, ProcessSpec] = {}
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, ChildProcess] = {}
         self._started: list[str] = []
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -170,61 +153,47 @@ class Supervisor:
             if self.is_running(name):
                 raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
             spec = self._spec(name)
-            env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+            process = ChildProcess(
+                name,
+                spec.argv,
+                self.log_path(name),
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **spec.env},
+                cwd=spec.cwd,
+                oneshot=spec.oneshot,
+                on_line=None if self._log_dir is not None else partial(self._emit, name),
+                on_exit=self._exited,
+                tail_lines=self._tail_lines,
+            )
             try:
-                popen = subprocess.Popen(
-                    list(spec.argv),
-                    cwd=spec.cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: signals reach its children
-                )
+                pid = process.start()
             except OSError as exc:
                 raise SupervisorError(f"cannot start {name} ({spec.argv[0]}): {exc}") from exc
-            run = _Run(popen, self._tail_lines)
-            run.expected = spec.oneshot
-            self._runs[name] = run
+            self._runs[name] = process
             if name in self._started:
                 self._started.remove(name)
             self._started.append(name)
-            sink = self._open_log(name)
-            run.reader = threading.Thread(
-                target=self._pump, args=(name, run, sink), name=f"log:{name}", daemon=True
-            )
-            run.reader.start()
-            threading.Thread(
-                target=self._reap, args=(name, run), name=f"wait:{name}", daemon=True
-            ).start()
-            self._say(f"started {name} (pid {popen.pid}): {' '.join(spec.argv)}")
-            return popen.pid
+            self._say(f"started {name} (pid {pid}): {' '.join(spec.argv)}")
+            return pid
 
     def stop(self, name: str, timeout: float | None = None) -> int | None:
         """SIGTERM the process group, SIGKILL it after ``timeout``; return the exit code."""
-        self._spec(name)
-        run = self._runs.get(name)
-        if run is None or run.exited.is_set():
-            return self.returncode(name)
-        deadline = self._spec(name).stop_timeout if timeout is None else timeout
-        run.expected = True
-        self._signal(run, signal.SIGTERM)
-        if not run.exited.wait(deadline):
-            self._say(f"{name} did not stop within {deadline:g}s after SIGTERM; sending SIGKILL")
-            self._signal(run, signal.SIGKILL)
-            run.exited.wait()
-        return run.popen.returncode
+        spec = self._spec(name)
+        process = self._runs.get(name)
+        if process is None:
+            return None
+        deadline = spec.stop_timeout if timeout is None else timeout
+        return process.stop(
+            deadline,
+            on_escalate=lambda: self._say(
+                f"{name} did not stop within {deadline:g}s after SIGTERM; sending SIGKILL"
+            ),
+        )
 
     def kill(self, name: str) -> int | None:
         """SIGKILL the process group at once (a simulated crash); return the exit code."""
         self._spec(name)
-        run = self._runs.get(name)
-        if run is None or run.exited.is_set():
-            return self.returncode(name)
-        run.expected = True
-        self._signal(run, signal.SIGKILL)
-        run.exited.wait()
-        return run.popen.returncode
+        process = self._runs.get(name)
+        return None if process is None else process.kill()
 
     def restart(self, name: str, timeout: float | None = None) -> int:
         """Stop a process (if running) and start it again; return the new pid."""
@@ -254,57 +223,62 @@ class Supervisor:
         """Poll ``check`` until it returns true; raise `NotReady` if the process exits first
         or ``timeout`` passes. A check that raises counts as not ready yet. With no check,
         the process only has to be running."""
-        run = self._run(name)
-        deadline = time.monotonic() + timeout
+        process = self._run(name)
         last_error = ""
-        while True:
-            if run.exited.is_set():
-                code = describe_returncode(run.popen.wait())
-                raise NotReady(name, f"exited with {code} before it was ready", list(run.tail))
+
+        def ready() -> bool:
+            nonlocal last_error
+            if process.exited:
+                code = describe_returncode(process.returncode or 0)
+                raise NotReady(name, f"exited with {code} before it was ready", process.lines())
             if check is None:
-                return
+                return True
             try:
                 if check():
-                    return
+                    return True
                 last_error = ""
             except Exception as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                why = f" (last check: {last_error})" if last_error else ""
-                reason = f"was not ready within {timeout:g}s{why}"
-                raise NotReady(name, reason, list(run.tail))
-            run.exited.wait(min(interval, remaining))
+            return False
+
+        try:
+            wait_until(
+                ready, timeout=timeout, what=name, interval=interval, sleep=process.wait_exit
+            )
+        except TimeoutError:
+            why = f" (last check: {last_error})" if last_error else ""
+            reason = f"was not ready within {timeout:g}s{why}"
+            raise NotReady(name, reason, process.lines()) from None
 
     def wait_exit(self, name: str, timeout: float) -> int:
         """Wait for a process to exit by itself; return its exit code."""
-        run = self._run(name)
-        if not run.exited.wait(timeout):
-            raise NotReady(name, f"did not finish within {timeout:g}s", list(run.tail))
-        return run.popen.returncode
+        process = self._run(name)
+        if not process.wait_exit(timeout):
+            raise NotReady(name, f"did not finish within {timeout:g}s", process.lines())
+        return process.returncode or 0
 
     def line_seen(self, name: str, pattern: str) -> Callable[[], bool]:
         """A readiness check: true once the current run has printed a line matching
         ``pattern`` (a regular expression)."""
-        return self._run(name).watch(re.compile(pattern)).is_set
+        return self._run(name).watch(pattern).is_set
 
     # -- state ------------------------------------------------------------------------
 
     def is_running(self, name: str) -> bool:
-        run = self._runs.get(name)
-        return run is not None and not run.exited.is_set()
+        process = self._runs.get(name)
+        return process is not None and process.running
 
     def pid(self, name: str) -> int:
-        return self._run(name).popen.pid
+        return self._run(name).pid or 0
 
     def returncode(self, name: str) -> int | None:
         """The exit code of the latest run, or None while it runs (or never ran)."""
-        run = self._runs.get(name)
-        return run.popen.returncode if run is not None and run.exited.is_set() else None
+        process = self._runs.get(name)
+        return process.returncode if process is not None else None
 
     def tail(self, name: str, lines: int = 20) -> list[str]:
         """The last output lines of the latest run."""
-        return list(self._run(name).tail)[-lines:]
+        return self._run(name).lines()[-lines:]
 
     def log_path(self, name: str) -> Path | None:
         return None if self._log_dir is None else self._log_dir / f"{name}.log"
@@ -318,62 +292,31 @@ class Supervisor:
             known = ", ".join(self._specs) or "none"
             raise SupervisorError(f"unknown process {name!r}; known: {known}") from None
 
-    def _run(self, name: str) -> _Run:
+    def _run(self, name: str) -> ChildProcess:
         self._spec(name)
         run = self._runs.get(name)
         if run is None:
             raise SupervisorError(f"{name} has not been started")
         return run
 
-    def _open_log(self, name: str) -> IO[str] | None:
-        path = self.log_path(name)
-        if path is None:
-            return None
-        return path.open("a", encoding="utf-8", buffering=1)
-
-    def _pump(self, name: str, run: _Run, sink: IO[str] | None) -> None:
-        assert run.popen.stdout is not None
-        try:
-            for raw in iter(run.popen.stdout.readline, b""):
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                run.add_line(line)
-                if sink is not None:
-                    sink.write(line + "\n")
-                else:
-                    self._emit(name, line)
-        finally:
-            run.popen.stdout.close()
-            if sink is not None:
-                sink.close()
-
-    def _reap(self, name: str, run: _Run) -> None:
-        code = run.popen.wait()
-        # Sweep what the process left behind in its group (it holds our pipe open).
-        self._signal(run, signal.SIGKILL)
-        if run.reader is not None:
-            # A grandchild that left the group could hold the pipe open forever.
-            run.reader.join(timeout=5.0)
-        event = Exit(name, code, run.expected, tuple(run.tail))
-        if run.expected:
-            verb = "finished with" if self._spec(name).oneshot else "stopped:"
+    def _exited(self, process: ChildProcess) -> None:
+        """Report an exit (the process calls this once its output is read to the end)."""
+        name = process.name
+        code = process.returncode if process.returncode is not None else 0
+        event = Exit(name, code, process.expected, tuple(process.lines()))
+        if process.expected:
+            verb = "finished with" if process.oneshot else "stopped:"
             self._say(f"{name} {verb} {event.description}", loud=code > 0)
-            run.exited.set()
             return
         self.unexpected_exits.append(event)
         lines = "".join(f"\n    {line}" for line in event.tail[-10:])
         self._say(
-            f"!!! {name} (pid {run.popen.pid}) exited unexpectedly with {event.description};"
+            f"!!! {name} (pid {process.pid}) exited unexpectedly with {event.description};"
             f" last lines:{lines or ' (no output)'}",
             loud=True,
         )
-        run.exited.set()
         if self._on_unexpected_exit is not None:
             self._on_unexpected_exit(event)
-
-    @staticmethod
-    def _signal(run: _Run, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(run.popen.pid, sig)  # fails only when the whole group is gone
 
     def _width(self) -> int:
         return max([len(SELF_NAME), *(len(name) for name in self._specs)])

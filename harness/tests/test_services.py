@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagactl.services import (
+from harness.services import (
     SERVICES,
     ServiceError,
     instances,

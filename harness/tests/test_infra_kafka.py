@@ -14,8 +14,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import ALL_TOPICS, TopicSpec
-from sagactl.infra.kafka import KafkaBroker
-from sagactl.infra.ports import is_listening
+from harness.kafka import KafkaBroker
+from harness.ports import is_listening
 from sagactl.topics_admin import PartitionMismatch, describe_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -120,7 +120,7 @@ def test_topics_cli_creates_and_describes(broker: KafkaBroker) -> None:
 
 
 def test_topics_cli_explains_a_missing_broker() -> None:
-    from sagactl.infra.ports import free_port
+    from harness.ports import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "sagactl", "topics", "describe", "--timeout", "1"],

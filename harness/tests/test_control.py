@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.control import ControlError, ControlServer, answers, handle, request
+from harness.runner import Platform
+from harness.services import ServiceError
+from harness.tests.test_platform import make
 from sagactl.commands import scale as scale_command
-from sagactl.control import ControlError, ControlServer, answers, handle, request
-from sagactl.platform import Platform
-from sagactl.services import ServiceError
-from sagactl.tests.test_platform import make
 
 
 @pytest.fixture

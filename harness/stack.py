@@ -16,11 +16,11 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from sagactl.infra import containers
-from sagactl.infra.kafka import KafkaBroker
-from sagactl.infra.plan import ENV_VARS, Source, plan
-from sagactl.infra.postgres import PostgresServer
-from sagactl.infra.redis import RedisServer
+from harness import containers
+from harness.kafka import KafkaBroker
+from harness.plan import ENV_VARS, Source, plan
+from harness.postgres import PostgresServer
+from harness.redis import RedisServer
 
 
 class Stack:

@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from sagactl.infra.packages import ensure
-from sagactl.infra.ports import LOOPBACK, free_port
-from sagactl.infra.process import ChildProcess, StartupError
-from sagactl.infra.server import LocalServer
-from sagactl.infra.waiting import wait_until
+from harness.packages import ensure
+from harness.ports import LOOPBACK, free_port
+from harness.process import ChildProcess, StartupError
+from harness.server import LocalServer
+from harness.waiting import wait_until
 
 SUPERUSER = "postgres"
 #: PostgreSQL refuses to run as root; as root we run it as Debian's ``postgres`` user.
@@ -87,6 +87,7 @@ class PostgresServer(LocalServer):
             cwd=self.dir,
             user=self.run_as,
             stop_signal=signal.SIGINT,
+            signal_group=False,  # the postmaster stops its own children, in order
         )
         self._process.start()
         try:

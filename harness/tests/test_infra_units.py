@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from sagactl.infra import jars, packages
-from sagactl.infra.kafka import new_cluster_id, render_log4j, render_server_properties
-from sagactl.infra.plan import Source, plan
-from sagactl.infra.ports import free_port, free_ports, is_listening
-from sagactl.infra.stack import Stack
-from sagactl.infra.waiting import wait_until
+from harness import jars, packages
+from harness.kafka import new_cluster_id, render_log4j, render_server_properties
+from harness.plan import Source, plan
+from harness.ports import free_port, free_ports, is_listening
+from harness.stack import Stack
+from harness.waiting import wait_until
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -307,7 +307,7 @@ class FailingServer(FakeServer):
 
 
 def test_stack_stops_what_started_when_another_part_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sagactl.infra import stack as stack_module
+    from harness import stack as stack_module
 
     FakeServer.instances = []
     monkeypatch.setattr(stack_module, "KafkaBroker", FakeServer)

@@ -38,7 +38,7 @@ def default_path() -> Path:
 
 
 class Controlled(Protocol):
-    """What the server needs of a platform (`sagactl.platform.Platform` has it)."""
+    """What the server needs of a platform (`harness.runner.Platform` has it)."""
 
     def status(self) -> dict[str, Any]: ...
 

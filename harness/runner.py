@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import urllib.error
@@ -12,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from sagactl.services import (
+from harness.plan import ENV_VARS
+from harness.ports import free_port, port_is_free
+from harness.services import (
     MIGRATE,
     SERVICES,
     HttpOk,
@@ -23,14 +24,14 @@ from sagactl.services import (
     instance_name,
     instances,
 )
-from sagactl.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
+from harness.supervisor import Exit, NotReady, ProcessSpec, Supervisor, SupervisorError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 EnsureTopics = Callable[[str], Sequence[str]]
 
 #: Where the infrastructure is: what `sagactl` tools need from a running platform.
-INFRA_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "REDIS_URL")
+INFRA_VARS = tuple(ENV_VARS.values())
 
 
 class PlatformError(Exception):
@@ -91,6 +92,8 @@ class Platform:
         self.instances: list[Instance] = instances(selected, self.options.scale, table)
         self.port = 0
         self.topics: list[str] = []
+        #: Readiness check per name, made when `_launch` started that pid.
+        self._ready_checks: dict[str, tuple[int, Callable[[], bool] | None]] = {}
         #: Serialises live changes (`scale`, `stop_service`, `start_service`).
         self._changing = threading.RLock()
         self.supervisor = Supervisor(
@@ -135,7 +138,10 @@ class Platform:
         """Wait until the process ``name`` passes its table readiness check."""
         instance = self._instance(name)
         limit = self.options.ready_timeout if timeout is None else timeout
-        self.supervisor.wait_ready(name, self._check(instance), limit)
+        pid, check = self._ready_checks.get(name, (None, None))
+        if pid is None or pid != self.supervisor.pid(name):  # started elsewhere: watch now
+            check = self._check(instance)
+        self.supervisor.wait_ready(name, check, limit)
 
     def restart(self, name: str, *, crash: bool = False) -> None:
         """Stop one process (SIGKILL with ``crash=True``), start it again, wait until ready."""
@@ -144,7 +150,7 @@ class Platform:
             self.supervisor.kill(name)
         else:
             self.supervisor.stop(name)
-        self.supervisor.start(name)
+        self._launch(name)
         self.wait_ready(name)
 
     def instances_of(self, service: str) -> list[Instance]:
@@ -212,7 +218,7 @@ class Platform:
                 used.add(index)
                 self.instances.append(instance)
                 self.supervisor.add(self._spec(instance.name, instance, spec.argv))
-                self.supervisor.start(instance.name)
+                self._launch(instance.name)
                 started.append(instance.name)
             for name in started:
                 self.wait_ready(name)
@@ -235,9 +241,16 @@ class Platform:
             for name in names:
                 self._instance(name)
                 if not self.supervisor.is_running(name):
-                    self.supervisor.start(name)
+                    self._launch(name)
             for name in names:
                 self.wait_ready(name)
+
+    def _launch(self, name: str) -> None:
+        """Start a process and watch for its readiness line from its first line on: a
+        worker that reads a backlog can print more than the tail holds while the
+        processes started before it are still getting ready."""
+        pid = self.supervisor.start(name)
+        self._ready_checks[name] = (pid, self._check(self._instance(name)))
 
     def _name_for(self, service: str, index: int) -> str:
         """Reuse the name a process of this index had before (``payment`` or ``payment.1``)."""
@@ -263,7 +276,7 @@ class Platform:
             if service.setup:
                 self._run_oneshot(f"{service.name}-setup", service.setup)
         for instance in self.instances:
-            self.supervisor.start(instance.name)
+            self._launch(instance.name)
         for instance in self.instances:
             self.wait_ready(instance.name)
 
@@ -368,20 +381,3 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
     return template
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True

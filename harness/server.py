@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sagactl.infra.process import ChildProcess
+from harness.process import ChildProcess
 
 
 class LocalServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sagactl.infra.ports import free_port
+from harness.ports import free_port
 
 KAFKA_IMAGE = "apache/kafka:3.9.1"
 POSTGRES_IMAGE = "postgres:15"

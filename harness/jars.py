@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from sagactl.infra.packages import ensure
+from harness.packages import ensure
 
 KAFKA_VERSION = "3.9.1"
 MAVEN_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy-dependencies"

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 import redis
 
-from sagactl.infra.ports import is_listening
-from sagactl.infra.postgres import PostgresServer
-from sagactl.infra.redis import RedisServer
-from sagactl.infra.stack import Stack
+from harness.ports import is_listening
+from harness.postgres import PostgresServer
+from harness.redis import RedisServer
+from harness.stack import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sagactl.supervisor import NotReady, ProcessSpec, Supervisor, SupervisorError
+from harness.supervisor import NotReady, ProcessSpec, Supervisor, SupervisorError
 
 #: Prints "up" once its SIGTERM behaviour is in place, then waits for a signal.
 FOREVER = "import signal; print('up', flush=True); signal.pause()"

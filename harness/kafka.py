@@ -8,11 +8,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from sagactl.infra.jars import KAFKA_VERSION, ensure_kafka_jars
-from sagactl.infra.packages import ensure
-from sagactl.infra.ports import LOOPBACK, free_ports
-from sagactl.infra.process import ChildProcess, StartupError
-from sagactl.infra.server import LocalServer
+from harness.jars import KAFKA_VERSION, ensure_kafka_jars
+from harness.packages import ensure
+from harness.ports import LOOPBACK, free_ports
+from harness.process import ChildProcess, StartupError
+from harness.server import LocalServer
 from sagactl.topics_admin import wait_for_broker
 
 #: Small and quick to start on a 2-core machine (see docs/LOCAL_KAFKA.md).
