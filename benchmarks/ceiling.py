@@ -2,7 +2,7 @@
 tools (``org.apache.kafka.tools.ProducerPerformance`` / ``ConsumerPerformance``) of the
 broker's version, for records the size of the saga's.
 
-The broker's jars (``sagactl.infra.jars``) do not contain the tools; ``kafka-tools`` of the
+The broker's jars (``harness.jars``) do not contain the tools; ``kafka-tools`` of the
 same version is fetched once from Maven Central next to them (``<cache>/kafka-<v>/tools``).
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import contracts
 from benchmarks.floor import ROLES, floor_topics
 from contracts import topics
-from sagactl.infra.jars import KAFKA_VERSION, MAVEN_PLUGIN, cache_root, ensure_kafka_jars
-from sagactl.infra.packages import ensure
+from harness.jars import KAFKA_VERSION, MAVEN_PLUGIN, cache_root, ensure_kafka_jars
+from harness.packages import ensure
 from sagactl.load import order_body, order_placed
 
 TOPIC = "bench.ceiling.v1"

@@ -411,7 +411,7 @@ def infra_pids(stack: Any) -> dict[str, int]:
 
 def control_pids(path: Path | None) -> dict[str, int]:
     """Process ids of a running `sagactl run`, from its control socket (empty if none)."""
-    from sagactl.control import ControlError, default_path, request
+    from harness.control import ControlError, default_path, request
 
     try:
         status = request(path or default_path(), {"op": "status"}, timeout=5.0)
@@ -459,8 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             gateway, bootstrap, env = args.url.rstrip("/"), args.bootstrap, None
             pids = control_pids(args.control)
         else:
-            from sagactl.infra.stack import Stack
-            from sagactl.platform import Platform, PlatformOptions
+            from harness.runner import Platform, PlatformOptions
+            from harness.stack import Stack
 
             log("starting Kafka, PostgreSQL and Redis (local processes)")
             infra = stack.enter_context(Stack(docker=False))
