@@ -4,7 +4,7 @@
 #   make test         every tier (fast + integration) against a real Kafka/PostgreSQL/Redis
 #   make test-fast    the fast tier only: no broker, no database server
 # Both first install the system tools the tests run (node, chromium): no test installs.
-#   make check        ruff (lint + format) and mypy
+#   make check        ruff (lint + format), mypy and the import contract (lint-imports)
 
 .PHONY: run test test-fast check fmt bootstrap test-tools clean
 
@@ -29,6 +29,7 @@ check: bootstrap
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy .
+	$(VENV)/lint-imports
 
 fmt: bootstrap
 	$(VENV)/ruff check --fix .
