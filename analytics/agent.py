@@ -229,7 +229,7 @@ class Counter:
     def _record(
         self,
         key: bytes,
-        step: domain.Step,
+        step: domain.MemoStep,
         topic: str,
         partition: int,
         offset: int,

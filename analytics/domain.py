@@ -112,7 +112,7 @@ class Placed(msgspec.Struct, frozen=True, kw_only=True):
     lines: dict[str, Tally]
 
 
-class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+class CountedOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """The order's outcome as counted. ``sold_by`` says which fact's message added the
     sale (the later of the two): ``None`` until both are known or if cancelled."""
 
@@ -128,10 +128,10 @@ class Memo(msgspec.Struct, frozen=True, kw_only=True):
     """What analytics remembers of one order until ``forget_at``."""
 
     placed: Placed | None = None
-    outcome: Outcome | None = None
+    outcome: CountedOutcome | None = None
 
 
-class Step(NamedTuple):
+class MemoStep(NamedTuple):
     """The memo to keep and what the event adds to the counts."""
 
     memo: Memo
@@ -149,7 +149,7 @@ def lines_of(order: OrderPlaced) -> dict[str, Tally]:
 
 def on_placed(
     memo: Memo | None, event: OrderPlaced, *, offset: int, watermark: datetime, grace: timedelta
-) -> Step:
+) -> MemoStep:
     """Count an order's demand, and its sale if its completion came first.
 
     ``offset`` is the message's offset, ``watermark`` its partition's watermark
@@ -158,7 +158,7 @@ def on_placed(
     """
     memo = memo or Memo()
     if memo.placed is not None:
-        return Step(memo, _placed_adds(memo) if memo.placed.offset == offset else ())
+        return MemoStep(memo, _placed_adds(memo) if memo.placed.offset == offset else ())
     late = is_late(event.occurred_at, watermark, grace)
     placed = Placed(
         offset=offset,
@@ -171,7 +171,7 @@ def on_placed(
     if outcome is not None and outcome.completed:
         outcome = msgspec.structs.replace(outcome, sold_by="placed")
     memo = Memo(placed=placed, outcome=outcome)
-    return Step(memo, _placed_adds(memo))
+    return MemoStep(memo, _placed_adds(memo))
 
 
 def on_outcome(
@@ -181,15 +181,15 @@ def on_outcome(
     offset: int,
     watermark: datetime,
     grace: timedelta,
-) -> Step:
+) -> MemoStep:
     """Record an order's outcome; a completion sells the order's lines (now, or when its
     ``OrderPlaced`` arrives). Copies and redeliveries as in ``on_placed``."""
     memo = memo or Memo()
     if memo.outcome is not None:
-        return Step(memo, _outcome_adds(memo) if memo.outcome.offset == offset else ())
+        return MemoStep(memo, _outcome_adds(memo) if memo.outcome.offset == offset else ())
     completed = isinstance(event, OrderCompleted)
     late = is_late(event.occurred_at, watermark, grace)
-    outcome = Outcome(
+    outcome = CountedOutcome(
         offset=offset,
         at=event.occurred_at,
         completed=completed,
@@ -198,7 +198,7 @@ def on_outcome(
         sold_by="outcome" if completed and memo.placed is not None else None,
     )
     memo = Memo(placed=memo.placed, outcome=outcome)
-    return Step(memo, _outcome_adds(memo))
+    return MemoStep(memo, _outcome_adds(memo))
 
 
 def forget_at(memo: Memo, retention: timedelta) -> datetime:

@@ -50,7 +50,7 @@ Text = Annotated[str, Meta(max_length=2_000)]
 #: Why an order was cancelled.
 CancelReason = Literal["payment_declined", "out_of_stock", "timeout"]
 #: How an order ended, as a notification tells it.
-Outcome = Literal["completed", "cancelled"]
+OutcomeKind = Literal["completed", "cancelled"]
 Count = Annotated[int, Meta(ge=0)]
 #: The windows analytics reports on.
 WindowKind = Literal["tumbling_1m", "hopping_5m"]
@@ -260,11 +260,15 @@ class OrderCancelled(OrderEvent, frozen=True, kw_only=True, tag="order.cancelled
     detail: Text = ""
 
 
+#: The saga's decision about an order: what ``orders.outcome.v1`` carries.
+OrderOutcome = OrderCompleted | OrderCancelled
+
+
 class NotificationSent(OrderEvent, frozen=True, kw_only=True, tag="notification.sent.v1"):
     """The customer was told how their order ended: one per outcome, on ``notifications.v1``."""
 
     user_id: Ident
-    outcome: Outcome
+    outcome: OutcomeKind
     channel: Text
     subject: Text
     body: Text

@@ -281,7 +281,7 @@ def restocked(counters: Counters, level: int) -> Counters:
 
 # -- the per-order state machine ---------------------------------------------------------
 
-Step = tuple[OrderRecord | None, dict[str, Counters]]
+InventoryStep = tuple[OrderRecord | None, dict[str, Counters]]
 
 
 def _cause(event: Consumed, at: datetime) -> Cause:
@@ -290,7 +290,7 @@ def _cause(event: Consumed, at: datetime) -> Cause:
 
 def on_placed(
     record: OrderRecord | None, stock: Mapping[str, Counters], order: OrderPlaced, *, at: datetime
-) -> Step:
+) -> InventoryStep:
     """Apply an ``OrderPlaced``; mirrored by the ``RESERVE`` script.
 
     Only an order without a decision is decided: with no record, it is ``reserved``
@@ -326,7 +326,7 @@ def _on_outcome(
     at: datetime,
     kind: OutcomeKind,
     settled: State,
-) -> Step:
+) -> InventoryStep:
     outcome = _cause(event, at)
     if record is None:
         return OrderRecord(
@@ -349,7 +349,7 @@ def on_cancelled(
     cancelled: OrderCancelled,
     *,
     at: datetime,
-) -> Step:
+) -> InventoryStep:
     """Apply an ``OrderCancelled``; mirrored by the ``RELEASE`` script.
 
     No record: a ``cancelled`` tombstone. ``reserved``: the units go back to available
@@ -365,7 +365,7 @@ def on_completed(
     completed: OrderCompleted,
     *,
     at: datetime,
-) -> Step:
+) -> InventoryStep:
     """Apply an ``OrderCompleted``; mirrored by the ``COMMIT`` script.
 
     No record: a ``completed`` tombstone. ``reserved``: the units are sold
@@ -377,7 +377,7 @@ def on_completed(
 
 def evolve(
     record: OrderRecord | None, stock: Mapping[str, Counters], event: Consumed, *, at: datetime
-) -> Step:
+) -> InventoryStep:
     """Apply one consumed event to an order's record and the stock: ``(record, stock)``.
 
     ``at`` is when the event is applied; it stamps the events the step causes.

@@ -13,6 +13,7 @@ from faust.types import AgentT, TableT
 from contracts import (
     OrderCancelled,
     OrderCompleted,
+    OrderOutcome,
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
@@ -111,7 +112,7 @@ def install(
             keep(key, kept, partition)
         forget_expired(partition, at)
 
-    async def on_outcome(outcome: domain.Outcome) -> None:
+    async def on_outcome(outcome: OrderOutcome) -> None:
         partition, at = begin()
         key = outcome.order_id.encode()
         record = load(key)

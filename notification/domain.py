@@ -3,7 +3,7 @@
 Per order the worker keeps one ``NoticeRecord`` and reacts to two kinds of events::
 
     observe(record, PaymentAuthorized | PaymentDeclined | PaymentRefunded) -> record
-    notify(record, OrderCompleted | OrderCancelled)                        -> Step
+    notify(record, OrderCompleted | OrderCancelled)                        -> NoticeStep
 
 - ``observe`` gathers the payment facts of an order (``Awaiting``) until its outcome.
 - ``notify`` composes the one notice of the order's outcome, a ``NotificationSent``,
@@ -48,8 +48,8 @@ import msgspec
 
 from contracts import (
     NotificationSent,
-    OrderCancelled,
     OrderCompleted,
+    OrderOutcome,
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
@@ -59,7 +59,6 @@ from contracts import (
 #: The payment events whose facts a cancellation notice reports.
 PaymentEvent = PaymentAuthorized | PaymentDeclined | PaymentRefunded
 #: The saga's outcomes: one notice each.
-Outcome = OrderCompleted | OrderCancelled
 
 #: A day: see the module docstring.
 DEFAULT_RETENTION = timedelta(days=1)
@@ -102,7 +101,7 @@ class Notified(msgspec.Struct, frozen=True, array_like=True, tag="n"):
 NoticeRecord = Awaiting | Notified
 
 
-class Step(NamedTuple):
+class NoticeStep(NamedTuple):
     """What an outcome leads to: the record to keep, and the notice to send (or ``None``).
 
     ``record`` is the very object passed in when nothing changed, and ``None`` only when
@@ -149,12 +148,12 @@ def observe(
 
 def notify(
     record: NoticeRecord | None,
-    outcome: Outcome,
+    outcome: OrderOutcome,
     *,
     channel: str,
     at: datetime | None = None,
     retention: timedelta = DEFAULT_RETENTION,
-) -> Step:
+) -> NoticeStep:
     """The notice of ``outcome`` (sent over ``channel``), unless the order was notified.
 
     The first outcome of an order is notified, with the payment facts in ``record``; the
@@ -163,15 +162,15 @@ def notify(
     """
     now = _utc(at)
     if isinstance(record, Notified):
-        return Step(record, None)
+        return NoticeStep(record, None)
     if record is None and outcome.occurred_at < now - retention:
-        return Step(None, None)
+        return NoticeStep(None, None)
     notice = compose(outcome, record or Awaiting(changed_at=now), channel=channel, at=now)
-    return Step(Notified(changed_at=now, notice_id=notice.event_id), notice)
+    return NoticeStep(Notified(changed_at=now, notice_id=notice.event_id), notice)
 
 
 def compose(
-    outcome: Outcome, facts: Awaiting, *, channel: str, at: datetime | None = None
+    outcome: OrderOutcome, facts: Awaiting, *, channel: str, at: datetime | None = None
 ) -> NotificationSent:
     """The ``NotificationSent`` telling the customer about ``outcome``, given ``facts``."""
     order = outcome.order_id

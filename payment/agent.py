@@ -10,7 +10,7 @@ import faust
 import msgspec
 from faust.types import AgentT, TableT
 
-from contracts import OrderCancelled, OrderCompleted, OrderPlaced, topics
+from contracts import OrderCancelled, OrderCompleted, OrderOutcome, OrderPlaced, topics
 from contracts.topics import TopicSpec
 from payment import domain
 from payment.settings import PaymentSettings
@@ -83,13 +83,13 @@ def install(
             expiry.rebuild(_expiries(ledger, partitions, retention))
         return current_partition(), now()
 
-    async def handle(event: OrderPlaced | domain.Outcome) -> None:
+    async def handle(event: OrderPlaced | OrderOutcome) -> None:
         partition, at = begin()
         key = event.order_id.encode()
         stored = ledger.get(key)
         record = None if stored is None else domain.load_record(stored)
         if isinstance(event, OrderPlaced):
-            step = domain.settle(record, event, rules, at=at, retention=retention)
+            step = domain.decide_charge(record, event, rules, at=at, retention=retention)
         else:
             step = domain.compensate(record, event, at=at, retention=retention)
         if step.record is not None and step.record is not record:

@@ -15,11 +15,11 @@ Otherwise the order is authorized for its full amount. The resulting event is a
 order event's id, so every copy of the decision carries the same id.
 
 Compensation. Per order the worker keeps one ``PaymentRecord`` and reacts to three
-events, each with a pure function that returns a ``Step`` (the record to keep, the
+events, each with a pure function that returns a ``PaymentStep`` (the record to keep, the
 events to emit)::
 
-    settle(record, OrderPlaced)                       -> Step   # authorize or decline
-    compensate(record, OrderCancelled | OrderCompleted) -> Step   # refund, or settle
+    decide_charge(record, OrderPlaced)                       -> PaymentStep   # authorize or decline
+    compensate(record, OrderCancelled | OrderCompleted) -> PaymentStep   # refund, or decide_charge
 
 - ``OrderCancelled`` after an authorization refunds it: one ``PaymentRefunded`` for
   the authorized amount, with the cancellation's reason. A declined order needs nothing.
@@ -79,8 +79,8 @@ from typing import Any, Literal, NamedTuple
 import msgspec
 
 from contracts import (
-    OrderCancelled,
     OrderCompleted,
+    OrderOutcome,
     OrderPlaced,
     PaymentAuthorized,
     PaymentDeclined,
@@ -94,7 +94,6 @@ Decision = PaymentAuthorized | PaymentDeclined
 #: Every event the payment service emits.
 PaymentEvent = PaymentAuthorized | PaymentDeclined | PaymentRefunded
 #: The saga's outcomes, which ``compensate`` reacts to.
-Outcome = OrderCompleted | OrderCancelled
 
 BLOCKED = "customer_blocked"
 OVER_LIMIT = "credit_limit_exceeded"
@@ -257,7 +256,7 @@ class PaymentRecord(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
         return self.charge.amount if self.status == "authorized" and self.charge else Decimal(0)
 
 
-class Step(NamedTuple):
+class PaymentStep(NamedTuple):
     """What handling one event leads to: the record to keep and the events to emit.
 
     ``record`` is ``None`` only when there was none and the event was stale; it is the
@@ -268,14 +267,14 @@ class Step(NamedTuple):
     emit: tuple[PaymentEvent, ...]
 
 
-def settle(
+def decide_charge(
     record: PaymentRecord | None,
     order: OrderPlaced,
     rules: PaymentRules,
     *,
     at: datetime | None = None,
     retention: Retention = DEFAULT_RETENTION,
-) -> Step:
+) -> PaymentStep:
     """React to ``order`` given what was recorded for it.
 
     The first ``OrderPlaced`` of an order is decided by ``authorize`` and recorded. If a
@@ -293,7 +292,7 @@ def settle(
     now = _utc(at)
     if record is None:
         if _stale(order.occurred_at, now, retention):
-            return Step(None, ())
+            return PaymentStep(None, ())
         record = PaymentRecord(changed_at=now, charge=_charge(order, rules, now))
     elif record.charge is None:
         charge = _charge(order, rules, now)
@@ -302,16 +301,18 @@ def settle(
             cancelled = msgspec.structs.replace(cancelled, refunded_at=now)
         record = msgspec.structs.replace(record, changed_at=now, charge=charge, cancelled=cancelled)
     assert record.charge is not None
-    return Step(record, (decision_of(record.charge, order.order_id), *_refunds(record, order)))
+    return PaymentStep(
+        record, (decision_of(record.charge, order.order_id), *_refunds(record, order))
+    )
 
 
 def compensate(
     record: PaymentRecord | None,
-    outcome: Outcome,
+    outcome: OrderOutcome,
     *,
     at: datetime | None = None,
     retention: Retention = DEFAULT_RETENTION,
-) -> Step:
+) -> PaymentStep:
     """React to the saga's ``outcome`` for an order given what was recorded for it.
 
     ``OrderCancelled``: an authorized charge is refunded (``PaymentRefunded`` of the
@@ -327,18 +328,18 @@ def compensate(
     now = _utc(at)
     if record is None:
         if _stale(outcome.occurred_at, now, retention):
-            return Step(None, ())
+            return PaymentStep(None, ())
         record = PaymentRecord(changed_at=now)
     elif record.outcome is not None:
-        return Step(record, _refunds(record, outcome))
+        return PaymentStep(record, _refunds(record, outcome))
     if isinstance(outcome, OrderCompleted):
-        return Step(msgspec.structs.replace(record, changed_at=now, completed=True), ())
+        return PaymentStep(msgspec.structs.replace(record, changed_at=now, completed=True), ())
     refunded = now if record.charge is not None and record.charge.authorized else None
     cancelled = Cancellation(
         cancel_id=outcome.event_id, reason=outcome.reason, refunded_at=refunded
     )
     record = msgspec.structs.replace(record, changed_at=now, cancelled=cancelled)
-    return Step(record, _refunds(record, outcome))
+    return PaymentStep(record, _refunds(record, outcome))
 
 
 def forget_at(record: PaymentRecord, retention: Retention = DEFAULT_RETENTION) -> datetime:
@@ -407,7 +408,9 @@ def _charge(order: OrderPlaced, rules: PaymentRules, now: datetime) -> Charge:
     )
 
 
-def _refunds(record: PaymentRecord, cause: OrderPlaced | Outcome) -> tuple[PaymentRefunded, ...]:
+def _refunds(
+    record: PaymentRecord, cause: OrderPlaced | OrderOutcome
+) -> tuple[PaymentRefunded, ...]:
     if isinstance(cause, OrderCompleted):
         return ()
     refund = refund_of(record, cause.order_id)

@@ -24,7 +24,7 @@ from contracts import (
 from contracts.topics import TopicSpec
 from saga import domain
 from saga.agenda import Agenda
-from saga.domain import SagaInput, SagaState, Step
+from saga.domain import SagaInput, SagaState, SagaStep
 from saga.settings import SagaSettings
 from streaming import (
     Disposition,
@@ -110,7 +110,7 @@ def install(
     recovery = {"until": 0.0}
 
     async def apply(
-        steps: list[tuple[bytes, bytes | None, Step]], partition: int, *, flush_first: bool
+        steps: list[tuple[bytes, bytes | None, SagaStep]], partition: int, *, flush_first: bool
     ) -> None:
         """Write each step's state (when it changed), then send the outcomes."""
         for key, stored, step in steps:

@@ -3,12 +3,12 @@
 Per order the saga keeps a ``SagaState``: ``Pending`` while it correlates the
 ``OrderPlaced``, the payment answer and the inventory answer, then a small ``Decided``
 marker that holds the one outcome it emitted. Two functions drive it, one per kind of
-input; both return a ``Step``, the state to keep (``None``: forget the order) and the
+input; both return a ``SagaStep``, the state to keep (``None``: forget the order) and the
 outcome events to emit::
 
     react(state, OrderPlaced | PaymentAuthorized | PaymentDeclined
-                 | InventoryReserved | InventoryRejected)   -> Step
-    tick(state, DeadlineTick)                                -> Step
+                 | InventoryReserved | InventoryRejected)   -> SagaStep
+    tick(state, DeadlineTick)                                -> SagaStep
 
 ``react`` is ``evolve`` (record the event) followed by ``decide`` (is the outcome
 settled?). The outcome is a function of the answers alone, checked in this order:
@@ -108,6 +108,7 @@ from contracts import (
     InventoryReserved,
     OrderCancelled,
     OrderCompleted,
+    OrderOutcome,
     OrderPlaced,
     PaymentAuthorized,
     PaymentDeclined,
@@ -120,7 +121,6 @@ SagaInput = (
     OrderPlaced | PaymentAuthorized | PaymentDeclined | InventoryReserved | InventoryRejected
 )
 #: What a saga emits, once per order.
-Outcome = OrderCompleted | OrderCancelled
 PaymentAnswer = PaymentAuthorized | PaymentDeclined
 InventoryAnswer = InventoryReserved | InventoryRejected
 
@@ -176,18 +176,18 @@ class Decided(msgspec.Struct, frozen=True, kw_only=True, tag_field="state", tag=
 
     partition: int
     forget_at: datetime
-    outcome: Outcome
+    outcome: OrderOutcome
 
 
 #: What the saga keeps per order (the value of its table).
 SagaState = Pending | Decided
 
 
-class Step(NamedTuple):
+class SagaStep(NamedTuple):
     """The result of one input: the state to keep (``None``: delete it) and what to emit."""
 
     state: SagaState | None
-    emit: tuple[Outcome, ...] = ()
+    emit: tuple[OrderOutcome, ...] = ()
 
 
 # -- the two entry points ---------------------------------------------------------
@@ -200,7 +200,7 @@ def react(
     partition: int,
     now: datetime,
     timing: Timing = DEFAULT_TIMING,
-) -> Step:
+) -> SagaStep:
     """Handle one order event: record it, and emit the outcome once it is settled.
 
     ``partition`` is where ``event`` was read (kept when it creates the state), ``now``
@@ -209,12 +209,12 @@ def react(
     recorded outcome is emitted again only if ``event`` is the one that decided it.
     """
     if isinstance(state, Decided):
-        return Step(state, _replayed(state, event))
+        return SagaStep(state, _replayed(state, event))
     pending = evolve(state, event, partition=partition, now=now, timing=timing)
     outcome = decide(pending, cause=event, at=now)
     if outcome is None:
-        return Step(pending)
-    return Step(settle(pending, outcome, now=now, timing=timing), (outcome,))
+        return SagaStep(pending)
+    return SagaStep(record_decision(pending, outcome, now=now, timing=timing), (outcome,))
 
 
 def tick(
@@ -223,7 +223,7 @@ def tick(
     *,
     timing: Timing = DEFAULT_TIMING,
     now: datetime | None = None,
-) -> Step:
+) -> SagaStep:
     """Let time pass for one order: ``tick_time(clock, now)`` is now.
 
     ``now`` is the saga's own wall clock: the tick's ``occurred_at`` is honoured only up
@@ -242,20 +242,20 @@ def tick(
       redelivered tick, after a crash).
     """
     if state.partition != clock.partition:
-        return Step(state)
+        return SagaStep(state)
     now = tick_time(clock, now)
     if isinstance(state, Decided):
         if now >= state.forget_at:
-            return Step(None)
-        return Step(state, _replayed(state, clock))
+            return SagaStep(None)
+        return SagaStep(state, _replayed(state, clock))
     if state.deadline is None:
         forgotten = now >= state.since + timing.deadline + timing.retention
-        return Step(None if forgotten else state)
+        return SagaStep(None if forgotten else state)
     if now < state.deadline:
-        return Step(state)
+        return SagaStep(state)
     outcome = decide(state, cause=clock, at=now, expired=True)
     assert outcome is not None  # an expired deadline always decides
-    return Step(settle(state, outcome, now=now, timing=timing), (outcome,))
+    return SagaStep(record_decision(state, outcome, now=now, timing=timing), (outcome,))
 
 
 # -- the pieces ---------------------------------------------------------------------
@@ -291,7 +291,9 @@ def evolve(
     return msgspec.structs.replace(state, inventory=event)
 
 
-def decide(state: Pending, *, cause: Event, at: datetime, expired: bool = False) -> Outcome | None:
+def decide(
+    state: Pending, *, cause: Event, at: datetime, expired: bool = False
+) -> OrderOutcome | None:
     """The outcome the answers in ``state`` settle, or ``None`` while it is still open.
 
     See the rules in the module docstring; ``expired`` says the deadline has passed, so
@@ -320,8 +322,8 @@ def decide(state: Pending, *, cause: Event, at: datetime, expired: bool = False)
     return None
 
 
-def settle(
-    state: Pending, outcome: Outcome, *, now: datetime, timing: Timing = DEFAULT_TIMING
+def record_decision(
+    state: Pending, outcome: OrderOutcome, *, now: datetime, timing: Timing = DEFAULT_TIMING
 ) -> Decided:
     """The marker that replaces ``state`` once ``outcome`` is decided at ``now``.
 
@@ -356,7 +358,7 @@ def due_at(state: SagaState, timing: Timing = DEFAULT_TIMING) -> datetime:
     return state.since + timing.deadline + timing.retention
 
 
-def outcome_id(order_id: str, cls: type[Outcome]) -> uuid.UUID:
+def outcome_id(order_id: str, cls: type[OrderOutcome]) -> uuid.UUID:
     """The ``event_id`` of the ``cls`` outcome of an order: ``derived_id(order_id, type)``.
 
     Derived from the order id alone (not from the event that triggered the decision),
@@ -406,7 +408,7 @@ def load_state(data: bytes) -> SagaState:
 # -- helpers ------------------------------------------------------------------------
 
 
-def _replayed(state: Decided, event: Event) -> tuple[Outcome, ...]:
+def _replayed(state: Decided, event: Event) -> tuple[OrderOutcome, ...]:
     return (state.outcome,) if state.outcome.causation_id == str(event.event_id) else ()
 
 

@@ -31,8 +31,8 @@ from gateway.operations.faults import faults_get_all, faults_set
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.selectors import DlqFilter, dead_letter_get, dead_letter_list
 from gateway.operations.services import (
+    ActionResult,
     AlreadyResolved,
-    Outcome,
     dead_letter_discard,
     dead_letter_redrive,
     dead_letters_discard,
@@ -138,7 +138,7 @@ def _conflict(exc: AlreadyResolved) -> Response:
     return Response(body, status=409)
 
 
-def _unsent(outcome: Outcome) -> Response:
+def _unsent(outcome: ActionResult) -> Response:
     errors = [
         {"field": f"records[{r.pk}]", "code": "not_sent", "message": error}
         for r, error in outcome.failed
@@ -178,7 +178,7 @@ def _bulk_body(request: Request) -> tuple[DlqFilter, dict[str, Any]]:
     return replace(filters, status=DeadLetterStatus.PENDING), detail
 
 
-def _bulk_answer(action: str, outcome: Outcome) -> Response:
+def _bulk_answer(action: str, outcome: ActionResult) -> Response:
     return Response(
         {
             "action": action,

@@ -36,7 +36,7 @@ class AlreadyResolved(Exception):
 
 
 @dataclass
-class Outcome:
+class ActionResult:
     """What an action did: the records it changed, and those it could not send."""
 
     done: list[DeadLetterRecord] = field(default_factory=list)
@@ -44,20 +44,20 @@ class Outcome:
     audit: list[AuditEntry] = field(default_factory=list)
 
 
-def dead_letter_redrive(*, record_id: int, actor: str, publisher: Publisher) -> Outcome:
+def dead_letter_redrive(*, record_id: int, actor: str, publisher: Publisher) -> ActionResult:
     """Redrive one pending dead letter; ``AlreadyResolved`` if it is not pending."""
     return _redrive_chunk([record_id], actor=actor, publisher=publisher, detail={}, strict=True)
 
 
 def dead_letters_redrive(
     *, record_ids: Sequence[int], actor: str, publisher: Publisher, detail: dict[str, Any]
-) -> Outcome:
+) -> ActionResult:
     """Redrive each pending dead letter of ``record_ids`` (others are skipped), in chunks.
 
     Each record goes back to its original topic; a row is marked redriven only after the
     broker acknowledged its record. One audit entry per chunk.
     """
-    outcome = Outcome()
+    outcome = ActionResult()
     for start in range(0, len(record_ids), CHUNK):
         part = _redrive_chunk(
             record_ids[start : start + CHUNK],
@@ -72,16 +72,16 @@ def dead_letters_redrive(
     return outcome
 
 
-def dead_letter_discard(*, record_id: int, actor: str) -> Outcome:
+def dead_letter_discard(*, record_id: int, actor: str) -> ActionResult:
     """Discard one pending dead letter; ``AlreadyResolved`` if it is not pending."""
     return _discard_chunk([record_id], actor=actor, detail={}, strict=True)
 
 
 def dead_letters_discard(
     *, record_ids: Sequence[int], actor: str, detail: dict[str, Any]
-) -> Outcome:
+) -> ActionResult:
     """Discard each pending dead letter of ``record_ids`` (others are skipped)."""
-    outcome = Outcome()
+    outcome = ActionResult()
     for start in range(0, len(record_ids), CHUNK):
         part = _discard_chunk(
             record_ids[start : start + CHUNK], actor=actor, detail=detail, strict=False
@@ -101,8 +101,8 @@ def _locked_pending(ids: Sequence[int], *, strict: bool) -> list[DeadLetterRecor
 
 def _redrive_chunk(
     ids: Sequence[int], *, actor: str, publisher: Publisher, detail: dict[str, Any], strict: bool
-) -> Outcome:
-    outcome = Outcome()
+) -> ActionResult:
+    outcome = ActionResult()
     with transaction.atomic():
         pending = _locked_pending(ids, strict=strict)
         if not pending:
@@ -128,8 +128,8 @@ def _redrive_chunk(
 
 def _discard_chunk(
     ids: Sequence[int], *, actor: str, detail: dict[str, Any], strict: bool
-) -> Outcome:
-    outcome = Outcome()
+) -> ActionResult:
+    outcome = ActionResult()
     with transaction.atomic():
         outcome.done = _locked_pending(ids, strict=strict)
         if not outcome.done:

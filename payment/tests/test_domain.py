@@ -33,10 +33,11 @@ from payment.domain import (
     PaymentEvent,
     PaymentRecord,
     PaymentRules,
+    PaymentStep,
     Retention,
-    Step,
     authorize,
     compensate,
+    decide_charge,
     decision_of,
     draw,
     dump_record,
@@ -44,7 +45,6 @@ from payment.domain import (
     load_record,
     net_charge,
     refund_of,
-    settle,
 )
 
 AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -285,7 +285,7 @@ def placed_at(when: datetime = AT, amount: str = "100.00", user: str = "user-1")
 
 def test_the_first_order_event_is_decided_and_recorded() -> None:
     placed = placed_at()
-    record, emitted = settle(None, placed, PaymentRules(), at=AT)
+    record, emitted = decide_charge(None, placed, PaymentRules(), at=AT)
     assert emitted == (authorize(placed, PaymentRules(), at=AT),)
     assert record is not None
     assert record.status == "authorized"
@@ -296,35 +296,35 @@ def test_the_first_order_event_is_decided_and_recorded() -> None:
 
 def test_a_redelivery_returns_the_recorded_decision_unchanged() -> None:
     placed = placed_at()
-    record, first = settle(None, placed, PaymentRules(), at=AT)
+    record, first = decide_charge(None, placed, PaymentRules(), at=AT)
     later = AT + timedelta(minutes=5)
     # even though the rules would now decline it
     strict = PaymentRules(blocked_users=frozenset({"user-1"}))
-    again, second = settle(record, placed, strict, at=later)
+    again, second = decide_charge(record, placed, strict, at=later)
     assert again is record
     assert second == first
     assert [encode(e) for e in second] == [encode(e) for e in first]
 
 
 def test_another_order_event_for_a_recorded_order_changes_nothing() -> None:
-    record, first = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, first = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     republished = placed_at(amount="4.00")
     assert str(republished.event_id) != first[0].causation_id
-    assert settle(record, republished, PaymentRules(), at=AT) == (record, first)
+    assert decide_charge(record, republished, PaymentRules(), at=AT) == (record, first)
 
 
 def test_a_declined_order_stays_declined() -> None:
-    record, first = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    record, first = decide_charge(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
     assert record is not None
     assert record.status == "declined"
     assert record.net_charge == 0
-    assert settle(record, placed_at(user=DEMO_BLOCKED_USER), NO_BLOCKS, at=AT)[1] == first
+    assert decide_charge(record, placed_at(user=DEMO_BLOCKED_USER), NO_BLOCKS, at=AT)[1] == first
 
 
 def test_the_recorded_decision_rebuilds_the_event_byte_for_byte() -> None:
     for user in ("user-1", DEMO_BLOCKED_USER):
         placed = placed_at(user=user)
-        record, _ = settle(None, placed, PaymentRules(), at=AT)
+        record, _ = decide_charge(None, placed, PaymentRules(), at=AT)
         assert record is not None and record.charge is not None
         rebuilt = decision_of(load_record(dump_record(record)).charge, "order-1")  # type: ignore[arg-type]
         assert encode(rebuilt) == encode(authorize(placed, PaymentRules(), at=AT))
@@ -332,12 +332,12 @@ def test_the_recorded_decision_rebuilds_the_event_byte_for_byte() -> None:
 
 def test_times_are_kept_in_utc_so_the_wire_form_never_changes() -> None:
     paris = AT.astimezone(ZoneInfo("Europe/Paris"))
-    record, (decision,) = settle(None, placed_at(), PaymentRules(), at=paris)
+    record, (decision,) = decide_charge(None, placed_at(), PaymentRules(), at=paris)
     assert record is not None
     assert decision.occurred_at == AT
     assert decision.occurred_at.utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="timezone"):
-        settle(None, placed_at(), PaymentRules(), at=datetime(2026, 1, 1))
+        decide_charge(None, placed_at(), PaymentRules(), at=datetime(2026, 1, 1))
 
 
 # -- compensation ------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_times_are_kept_in_utc_so_the_wire_form_never_changes() -> None:
 
 def test_a_cancellation_after_an_authorization_refunds_it() -> None:
     placed, cancel = placed_at(), cancelled("out_of_stock")
-    record, (authorized,) = settle(None, placed, PaymentRules(), at=AT)
+    record, (authorized,) = decide_charge(None, placed, PaymentRules(), at=AT)
     later = AT + timedelta(seconds=3)
     record, emitted = compensate(record, cancel, at=later)
     assert emitted == (
@@ -367,7 +367,7 @@ def test_a_cancellation_after_an_authorization_refunds_it() -> None:
 
 
 def test_a_redelivered_cancellation_re_emits_the_identical_refund() -> None:
-    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     cancel = cancelled()
     record, first = compensate(record, cancel, at=AT)
     again, second = compensate(record, cancel, at=AT + timedelta(minutes=1))
@@ -378,7 +378,7 @@ def test_a_redelivered_cancellation_re_emits_the_identical_refund() -> None:
 
 
 def test_a_cancelled_decline_needs_nothing() -> None:
-    record, _ = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
     record, emitted = compensate(record, cancelled("payment_declined"), at=AT)
     assert emitted == ()
     assert record is not None
@@ -393,7 +393,7 @@ def test_a_cancellation_before_the_order_leaves_a_tombstone_then_authorizes_and_
     assert tombstone is not None
     assert (tombstone.status, tombstone.outcome) == ("awaiting_order", "cancelled")
     later = AT + timedelta(seconds=40)
-    record, emitted = settle(tombstone, placed, PaymentRules(), at=later)
+    record, emitted = decide_charge(tombstone, placed, PaymentRules(), at=later)
     authorized, refund = emitted
     assert authorized == authorize(placed, PaymentRules(), at=later)
     assert isinstance(refund, PaymentRefunded)
@@ -406,18 +406,23 @@ def test_a_cancellation_before_the_order_leaves_a_tombstone_then_authorizes_and_
     assert record is not None and record.status == "refunded"
     assert net_charge(emitted) == 0
     # the late OrderPlaced redelivered: the same two events again
-    assert settle(record, placed, PaymentRules(), at=later + timedelta(seconds=1)).emit == emitted
+    assert (
+        decide_charge(record, placed, PaymentRules(), at=later + timedelta(seconds=1)).emit
+        == emitted
+    )
 
 
 def test_a_late_order_that_is_declined_is_just_declined() -> None:
     tombstone, _ = compensate(None, cancelled("timeout"), at=AT)
-    record, emitted = settle(tombstone, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    record, emitted = decide_charge(
+        tombstone, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT
+    )
     assert [type(e) for e in emitted] == [PaymentDeclined]
     assert record is not None and record.status == "declined"
 
 
 def test_a_completed_order_is_marked_settled_and_keeps_its_charge() -> None:
-    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     record, emitted = compensate(record, completed(), at=AT)
     assert emitted == ()
     assert record is not None
@@ -426,7 +431,7 @@ def test_a_completed_order_is_marked_settled_and_keeps_its_charge() -> None:
 
 
 def test_the_first_outcome_is_final() -> None:
-    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     done, _ = compensate(record, completed(), at=AT)
     assert compensate(done, cancelled(), at=AT) == (done, ())
     undone, refund = compensate(record, cancelled(), at=AT)
@@ -440,9 +445,9 @@ def test_the_first_outcome_is_final() -> None:
 Delivery = OrderPlaced | OrderCancelled | OrderCompleted
 
 
-def handle(record: PaymentRecord | None, event: Delivery, rules: PaymentRules) -> Step:
+def handle(record: PaymentRecord | None, event: Delivery, rules: PaymentRules) -> PaymentStep:
     if isinstance(event, OrderPlaced):
-        return settle(record, event, rules, at=AT)
+        return decide_charge(record, event, rules, at=AT)
     return compensate(record, event, at=AT)
 
 
@@ -508,7 +513,7 @@ def decline_free(placed: OrderPlaced, rules: PaymentRules) -> bool:
 
 def test_settled_records_are_forgotten_after_the_retention() -> None:
     retention = Retention(settled=timedelta(minutes=10), pending=timedelta(days=1))
-    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     assert record is not None
     # money in flight: kept until the outcome, up to the pending retention
     assert forget_at(record, retention) == AT + timedelta(days=1)
@@ -518,30 +523,30 @@ def test_settled_records_are_forgotten_after_the_retention() -> None:
     tombstone, _ = compensate(None, cancelled(), at=AT)
     assert tombstone is not None
     assert forget_at(tombstone, retention) == AT + timedelta(minutes=10)
-    declined, _ = settle(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
+    declined, _ = decide_charge(None, placed_at(user=DEMO_BLOCKED_USER), PaymentRules(), at=AT)
     assert declined is not None
     assert forget_at(declined, retention) == AT + timedelta(minutes=10)
 
 
 def test_an_order_older_than_the_retention_without_a_record_is_stale() -> None:
     old = AT - DEFAULT_RETENTION.settled - timedelta(microseconds=1)
-    assert settle(None, placed_at(old), PaymentRules(), at=AT) == (None, ())
+    assert decide_charge(None, placed_at(old), PaymentRules(), at=AT) == (None, ())
     assert compensate(None, cancelled(occurred_at=old), at=AT) == (None, ())
     assert compensate(None, completed(occurred_at=old), at=AT) == (None, ())
     # exactly at the edge it is still handled
     edge = AT - DEFAULT_RETENTION.settled
-    assert settle(None, placed_at(edge), PaymentRules(), at=AT).record is not None
+    assert decide_charge(None, placed_at(edge), PaymentRules(), at=AT).record is not None
 
 
 def test_a_stale_order_with_a_record_is_answered_from_the_record() -> None:
-    record, first = settle(None, placed_at(AT), PaymentRules(), at=AT)
+    record, first = decide_charge(None, placed_at(AT), PaymentRules(), at=AT)
     much_later = AT + timedelta(days=2)
-    assert settle(record, placed_at(AT), PaymentRules(), at=much_later) == (record, first)
+    assert decide_charge(record, placed_at(AT), PaymentRules(), at=much_later) == (record, first)
 
 
 @pytest.mark.parametrize("delay", [timedelta(seconds=60), timedelta(minutes=5)])
 def test_an_order_delayed_within_the_retention_is_decided_as_usual(delay: timedelta) -> None:
-    record, emitted = settle(None, placed_at(AT - delay), PaymentRules(), at=AT)
+    record, emitted = decide_charge(None, placed_at(AT - delay), PaymentRules(), at=AT)
     assert record is not None and record.status == "authorized"
     assert [type(e) for e in emitted] == [PaymentAuthorized]
 
@@ -567,7 +572,7 @@ def test_a_late_order_that_the_saga_cancels_is_never_charged(
     for i, event in enumerate(deliveries):
         at = AT + timedelta(seconds=30 + i)
         if isinstance(event, OrderPlaced):
-            record, out = settle(record, event, PaymentRules(), at=at)
+            record, out = decide_charge(record, event, PaymentRules(), at=at)
         else:
             record, out = compensate(record, event, at=at)
         emitted.extend(out)
@@ -577,10 +582,10 @@ def test_a_late_order_that_the_saga_cancels_is_never_charged(
 
 def test_a_700_s_late_order_is_ignored_then_its_copy_refunded_at_once() -> None:
     late = placed_at(AT - timedelta(seconds=700))
-    assert settle(None, late, PaymentRules(), at=AT) == (None, ())
+    assert decide_charge(None, late, PaymentRules(), at=AT) == (None, ())
     tombstone, emitted = compensate(None, cancelled("timeout"), at=AT + timedelta(seconds=30))
     assert tombstone is not None and emitted == ()
-    record, emitted = settle(tombstone, late, PaymentRules(), at=AT + timedelta(seconds=31))
+    record, emitted = decide_charge(tombstone, late, PaymentRules(), at=AT + timedelta(seconds=31))
     assert [type(e) for e in emitted] == [PaymentAuthorized, PaymentRefunded]
     assert record is not None and net_charge(emitted) == record.net_charge == Decimal(0)
 
@@ -597,7 +602,7 @@ def test_the_retention_must_make_sense() -> None:
 
 @pytest.mark.parametrize("user", ["user-1", DEMO_BLOCKED_USER])
 def test_records_round_trip_through_their_bytes(user: str) -> None:
-    record, _ = settle(None, placed_at(amount="5000.00", user=user), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(amount="5000.00", user=user), PaymentRules(), at=AT)
     record, _ = compensate(record, cancelled(), at=AT)
     assert record is not None
     data = dump_record(record)
@@ -607,7 +612,7 @@ def test_records_round_trip_through_their_bytes(user: str) -> None:
 
 
 def test_a_record_is_small() -> None:
-    record, _ = settle(None, placed_at(), PaymentRules(), at=AT)
+    record, _ = decide_charge(None, placed_at(), PaymentRules(), at=AT)
     record, _ = compensate(record, cancelled(), at=AT)
     assert record is not None
     # the first format kept every event whole in JSON: ~330 bytes per event
@@ -630,4 +635,4 @@ def test_a_record_of_the_first_format_still_loads() -> None:
             currency="EUR",
         ),
     )
-    assert settle(record, placed, PaymentRules(), at=AT).emit == (decision,)
+    assert decide_charge(record, placed, PaymentRules(), at=AT).emit == (decision,)

@@ -32,11 +32,11 @@ from contracts import (
 from saga.domain import (
     DETAIL_LIMIT,
     Decided,
-    Outcome,
+    OrderOutcome,
     Pending,
     SagaInput,
     SagaState,
-    Step,
+    SagaStep,
     Timing,
     decide,
     due_at,
@@ -45,7 +45,7 @@ from saga.domain import (
     load_state,
     outcome_id,
     react,
-    settle,
+    record_decision,
     tick,
     tick_time,
 )
@@ -137,9 +137,9 @@ def feed(
     *,
     now: datetime = START,
     timing: Timing = TIMING,
-) -> tuple[SagaState | None, list[Outcome]]:
+) -> tuple[SagaState | None, list[OrderOutcome]]:
     """Run events through ``react``/``tick`` like the worker does; the clock follows ticks."""
-    emitted: list[Outcome] = []
+    emitted: list[OrderOutcome] = []
     for event in events:
         if isinstance(event, DeadlineTick):
             now = max(now, event.occurred_at)
@@ -153,7 +153,7 @@ def feed(
     return state, emitted
 
 
-def only(outcomes: Sequence[Outcome]) -> Outcome:
+def only(outcomes: Sequence[OrderOutcome]) -> OrderOutcome:
     assert len(outcomes) == 1, outcomes
     return outcomes[0]
 
@@ -360,11 +360,11 @@ def test_a_future_dated_tick_cancels_nothing() -> None:
     assert isinstance(state, Pending)
     forged = clock(T0 + timedelta(days=365))
     for wall in (T0 + ms(1), T0 + timedelta(seconds=29)):
-        assert tick(state, forged, timing=TIMING, now=wall) == Step(state)
+        assert tick(state, forged, timing=TIMING, now=wall) == SagaStep(state)
     # a decided marker is not forgotten early either
     decided, _ = feed([reserved()], state)
     assert isinstance(decided, Decided)
-    assert tick(decided, forged, timing=TIMING, now=T0 + timedelta(minutes=1)) == Step(decided)
+    assert tick(decided, forged, timing=TIMING, now=T0 + timedelta(minutes=1)) == SagaStep(decided)
     # once the wall clock reaches the deadline, the same tick counts as the wall clock
     step = tick(state, forged, timing=TIMING, now=T0 + TIMING.deadline)
     assert only(step.emit).occurred_at == T0 + TIMING.deadline
@@ -387,7 +387,7 @@ def test_a_decided_order_is_never_decided_again() -> None:
 def test_a_tick_of_another_partition_touches_nothing() -> None:
     state, _ = feed([placed()])
     assert state is not None
-    assert tick(state, clock(T0 + timedelta(hours=1), partition=P + 1)) == Step(state)
+    assert tick(state, clock(T0 + timedelta(hours=1), partition=P + 1)) == SagaStep(state)
 
 
 # -- at least once: duplicates and redelivery ------------------------------------------
@@ -423,8 +423,8 @@ def test_a_redelivered_deciding_tick_emits_the_identical_outcome_again() -> None
     tick_ = clock(T0 + timedelta(seconds=30))
     state, [first] = feed([placed(), tick_])
     assert state is not None
-    assert tick(state, tick_, timing=TIMING) == Step(state, (first,))
-    assert tick(state, clock(T0 + timedelta(seconds=31)), timing=TIMING) == Step(state)
+    assert tick(state, tick_, timing=TIMING) == SagaStep(state, (first,))
+    assert tick(state, clock(T0 + timedelta(seconds=31)), timing=TIMING) == SagaStep(state)
 
 
 def test_a_re_decision_from_scratch_carries_the_same_event_id() -> None:
@@ -448,8 +448,8 @@ def test_a_decided_marker_is_forgotten_after_the_retention() -> None:
     assert isinstance(state, Decided)
     # decided before the deadline: the retention counts from the deadline
     assert state.forget_at == T0 + timedelta(seconds=30) + timedelta(minutes=10)
-    assert tick(state, clock(state.forget_at - ms(1)), timing=TIMING) == Step(state)
-    assert tick(state, clock(state.forget_at), timing=TIMING) == Step(None)
+    assert tick(state, clock(state.forget_at - ms(1)), timing=TIMING) == SagaStep(state)
+    assert tick(state, clock(state.forget_at), timing=TIMING) == SagaStep(None)
 
 
 def test_a_marker_decided_after_the_deadline_lives_retention_from_the_decision() -> None:
@@ -533,7 +533,7 @@ def test_settle_keeps_the_partition_and_the_outcome() -> None:
     state = evolve(None, placed(), partition=4, now=T0, timing=TIMING)
     outcome = decide(state, cause=placed(), at=T0 + timedelta(seconds=30), expired=True)
     assert outcome is not None
-    marker = settle(state, outcome, now=T0 + timedelta(seconds=30), timing=TIMING)
+    marker = record_decision(state, outcome, now=T0 + timedelta(seconds=30), timing=TIMING)
     assert (marker.partition, marker.outcome) == (4, outcome)
 
 
@@ -640,7 +640,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(order, draw(st.booleans()), payment, inventory)
 
 
-def by_answers(payment: object, inventory: object) -> tuple[type[Outcome], str | None] | None:
+def by_answers(payment: object, inventory: object) -> tuple[type[OrderOutcome], str | None] | None:
     """The outcome the answers alone settle: the table of the module docstring."""
     if isinstance(payment, PaymentDeclined):
         return OrderCancelled, "payment_declined"
@@ -653,7 +653,7 @@ def by_answers(payment: object, inventory: object) -> tuple[type[Outcome], str |
 
 def expected(
     events: Sequence[SagaInput | DeadlineTick],
-) -> tuple[int, tuple[type[Outcome], str | None]] | None:
+) -> tuple[int, tuple[type[OrderOutcome], str | None]] | None:
     """Where the outcome is decided and what it is, or ``None`` for no outcome at all.
 
     The answers decide as soon as the ones seen settle the table; the deadline, counted
@@ -689,14 +689,14 @@ def test_every_order_and_duplication_gives_one_outcome(
     extra = data.draw(st.lists(st.sampled_from(base), max_size=8), label="duplicates")
     events = data.draw(st.permutations([*base, *extra]), label="arrival order")
 
-    emitted: list[Outcome] = []
+    emitted: list[OrderOutcome] = []
     state: SagaState | None = None
     decided_at: int | None = None
     now = START
     for index, event in enumerate(events):
         if isinstance(event, DeadlineTick):
             now = max(now, event.occurred_at)
-            step = Step(None) if state is None else tick(state, event, timing=TIMING)
+            step = SagaStep(None) if state is None else tick(state, event, timing=TIMING)
         else:
             step = react(state, event, partition=P, now=now, timing=TIMING)
         if step.emit and decided_at is None:

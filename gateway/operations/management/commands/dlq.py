@@ -15,8 +15,8 @@ from gateway.operations import bootstrap, presenters
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.selectors import DlqFilter, dead_letter_get, dead_letter_list
 from gateway.operations.services import (
+    ActionResult,
     AlreadyResolved,
-    Outcome,
     dead_letter_discard,
     dead_letter_redrive,
     dead_letters_discard,
@@ -121,7 +121,7 @@ class Command(BaseCommand):
                 outcome = dead_letters_discard(record_ids=ids, actor=actor, detail=detail)
         self._report(action, outcome, actor)
 
-    def _report(self, action: str, outcome: Outcome, actor: str) -> None:
+    def _report(self, action: str, outcome: ActionResult, actor: str) -> None:
         past = "redriven" if action == "redrive" else "discarded"
         for row in outcome.done:
             self.stdout.write(f"{past} {row.pk} ({row.event_id}) -> {row.original_topic}")
