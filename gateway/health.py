@@ -1,4 +1,9 @@
-"""The index (`/`), liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis)."""
+"""The index (`/`), liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis).
+
+`/` and `/ready` are anonymous and touch the outbox or the broker: each client IP has the
+``public`` request rate, the broker probe is one shared reading per process reused for
+``KAFKA_READING_TTL_S``, and `/` records at most the ``page_views`` rate of page views per
+client IP (``gateway.operations.throttles``). `/health` is free: it touches nothing."""
 
 from __future__ import annotations
 
@@ -14,21 +19,26 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
 from gateway.analytics.services import page_view_record
+from gateway.operations.memo import KAFKA_READING_TTL_S, Memo
+from gateway.operations.throttles import page_view_due, throttled
 
 log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 2.0
 
 
+@throttled("public")
 def index(request: HttpRequest) -> HttpResponse:
     """`/`: a browser (it accepts HTML) goes to the live dashboard; anything else gets
     where things are, as JSON. Each JSON load is a page view for analytics
-    (``PageViewed`` through the outbox; the dashboard's pages record their own);
-    failing to record one is logged and never fails the page."""
+    (``PageViewed`` through the outbox; the dashboard's pages record their own), up to the
+    ``page_views`` rate per client IP; failing to record one is logged and never fails
+    the page."""
     if "text/html" in request.headers.get("Accept", ""):
         return HttpResponseRedirect("/dashboard/")
     try:
-        page_view_record(page=request.path)
+        if page_view_due(request):
+            page_view_record(page=request.path)
     except Exception:
         log.exception("index: the page view of %s was not recorded", request.path)
     return JsonResponse(
@@ -71,7 +81,7 @@ def _redis() -> None:
         client.close()
 
 
-def _kafka() -> None:
+def _kafka_probe() -> Exception | None:
     async def probe() -> None:
         admin = AIOKafkaAdminClient(
             bootstrap_servers=settings.PLATFORM.bootstrap_list,
@@ -83,13 +93,28 @@ def _kafka() -> None:
         finally:
             await admin.close()
 
-    asyncio.run(probe())
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return exc
+    return None
+
+
+KAFKA_PROBE: Memo[Exception | None] = Memo(KAFKA_READING_TTL_S)
+
+
+def _kafka() -> None:
+    """The broker answers (the last probe of this process, if recent enough)."""
+    failure = KAFKA_PROBE.get(_kafka_probe)
+    if failure is not None:
+        raise failure.with_traceback(None)
 
 
 CHECKS: dict[str, Callable[[], None]] = {"kafka": _kafka, "database": _database, "redis": _redis}
 
 
-def ready(request: HttpRequest) -> JsonResponse:
+@throttled("public")
+def ready(request: HttpRequest) -> HttpResponse:
     """200 when every dependency answers, else 503 naming the ones that do not."""
     results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():
