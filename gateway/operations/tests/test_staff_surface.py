@@ -34,6 +34,12 @@ SAME_ORIGIN = {
 EMPTY_FORM = {"data": "", "content_type": "application/x-www-form-urlencoded"}
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    """A cheap hasher: the lockout is about counting, not PBKDF2's half second."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def rates(settings: Any, **scopes: str) -> None:
     """Override some throttle rates for one test."""
     framework = dict(settings.REST_FRAMEWORK)
