@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth
 from django.urls import path
 
 from dashboard import views
+from gateway.operations.auth import StaffLoginView
 
 urlpatterns = [
     path("dashboard/", views.orders, name="dashboard-orders"),
@@ -14,7 +15,7 @@ urlpatterns = [
     path("api/dashboard/status", views.status, name="dashboard-status"),
     path(
         "login",
-        auth.LoginView.as_view(
+        StaffLoginView.as_view(
             template_name="dashboard/login.html",
             extra_context={"title": "Staff login", "pages": views.PAGES},
         ),

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from dashboard.status import STATUS_KEY
 from gateway.analytics.services import page_view_record
+from gateway.throttles import page_view_due
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ PAGES = [
 
 
 def _page(request: HttpRequest, template: str, title: str) -> HttpResponse:
-    """Render a page; each load is a page view for analytics (never fails the page)."""
+    """Render a page; each load is a page view for analytics (never fails the page), up
+    to the ``page_views`` rate per client IP."""
     try:
-        page_view_record(page=request.path)
+        if page_view_due(request):
+            page_view_record(page=request.path)
     except Exception:
         log.exception("dashboard: the page view of %s was not recorded", request.path)
     return render(request, f"dashboard/{template}", {"title": title, "pages": PAGES})

@@ -1,4 +1,8 @@
-"""Liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis)."""
+"""Liveness (`/health`) and readiness (`/ready`: Kafka, database, Redis).
+
+`/ready` is anonymous and touches the broker: each client IP has the ``public`` request
+rate (``gateway.throttles``), and the broker probe is one shared reading per process
+reused for ``KAFKA_READING_TTL_S``. `/health` is free: it touches nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ import redis
 from aiokafka.admin import AIOKafkaAdminClient
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from gateway.memo import KAFKA_READING_TTL_S, Memo
+from gateway.throttles import throttled
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -37,7 +44,7 @@ def _redis() -> None:
         client.close()
 
 
-def _kafka() -> None:
+def _kafka_probe() -> Exception | None:
     async def probe() -> None:
         admin = AIOKafkaAdminClient(
             bootstrap_servers=settings.PLATFORM.bootstrap_list,
@@ -49,13 +56,28 @@ def _kafka() -> None:
         finally:
             await admin.close()
 
-    asyncio.run(probe())
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return exc
+    return None
+
+
+KAFKA_PROBE: Memo[Exception | None] = Memo(KAFKA_READING_TTL_S)
+
+
+def _kafka() -> None:
+    """The broker answers (the last probe of this process, if recent enough)."""
+    failure = KAFKA_PROBE.get(_kafka_probe)
+    if failure is not None:
+        raise failure.with_traceback(None)
 
 
 CHECKS: dict[str, Callable[[], None]] = {"kafka": _kafka, "database": _database, "redis": _redis}
 
 
-def ready(request: HttpRequest) -> JsonResponse:
+@throttled("public")
+def ready(request: HttpRequest) -> HttpResponse:
     """200 when every dependency answers, else 503 naming the ones that do not."""
     results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():

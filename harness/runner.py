@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import urllib.error
@@ -58,6 +59,12 @@ class PlatformOptions:
     color: bool | None = None
 
 
+#: Settings a local platform runs with unless the environment says otherwise. It is a
+#: load-testing target: `sagactl load` and `make bench` post from one loopback address
+#: far above the anonymous API's production rate (``gateway.throttles``).
+LOCAL_DEFAULTS = {"GATEWAY_THROTTLE_ANON": "off"}
+
+
 class Platform:
     """Creates the topics, migrates, starts every selected process and waits until each is
     ready; stops them all (newest first) on exit. Used by `sagactl run` and the tests.
@@ -80,6 +87,9 @@ class Platform:
     ) -> None:
         self.options = options or PlatformOptions()
         self.env = dict(env)
+        for name, value in LOCAL_DEFAULTS.items():
+            if name not in os.environ:
+                self.env.setdefault(name, value)
         self._table = table
         self._migrate = migrate
         self._ensure_topics = ensure_topics

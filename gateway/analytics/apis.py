@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from gateway.analytics.models import WindowSnapshot
 from gateway.analytics.selectors import snapshot_latest
 from gateway.analytics.services import page_view_record
+from gateway.throttles import page_view_due, throttled
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +124,18 @@ class PageViewsApi(APIView):
         )
 
 
+@throttled("public")
 def index(request: HttpRequest) -> HttpResponse:
     """`/`: a browser (it accepts HTML) goes to the live dashboard; anything else gets
     where things are, as JSON. Each JSON load is a page view for analytics
-    (``PageViewed`` through the outbox; the dashboard's pages record their own);
-    failing to record one is logged and never fails the page."""
+    (``PageViewed`` through the outbox; the dashboard's pages record their own), up to the
+    ``page_views`` rate per client IP (``gateway.throttles``); failing to record one is
+    logged and never fails the page."""
     if "text/html" in request.headers.get("Accept", ""):
         return HttpResponseRedirect("/dashboard/")
     try:
-        page_view_record(page=request.path)
+        if page_view_due(request):
+            page_view_record(page=request.path)
     except Exception:
         log.exception("index: the page view of %s was not recorded", request.path)
     return JsonResponse(

@@ -1,7 +1,9 @@
 """Staff-only HTTP API of operations: the DLQ (list, show, redrive, discard) and faults.
 
 Authentication: HTTP basic (curl, scripts) or the Django session (browsers; unsafe
-methods then need the CSRF token). Every endpoint needs a staff user.
+methods then need the CSRF token). Every endpoint needs a staff user. Unsafe requests
+from another site are refused, and browsers cannot use Basic for them
+(``gateway.operations.auth``); each user has the ``staff`` request rate.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import msgspec
 import redis
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -26,6 +28,7 @@ from rest_framework.views import APIView
 from contracts.failures import FaultSettings, decode_faults
 from gateway.errors import Problem, field_error, problem
 from gateway.operations import bootstrap, presenters
+from gateway.operations.auth import StaffBasicAuthentication, refuse_cross_site
 from gateway.operations.domain import FAULT_SERVICES
 from gateway.operations.faults import faults_get_all, faults_set
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
@@ -39,12 +42,19 @@ from gateway.operations.services import (
     dead_letters_redrive,
 )
 from gateway.pagination import StrictLimitOffsetPagination
+from gateway.throttles import StaffThrottle
 
 
 class StaffApi(APIView):
     # Basic first: an anonymous request gets 401 with a WWW-Authenticate challenge.
-    authentication_classes = [BasicAuthentication, SessionAuthentication]
+    authentication_classes = [StaffBasicAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
+    throttle_classes = [StaffThrottle]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: a cross-site request costs no password hash.
+        refuse_cross_site(request)
+        super().initial(request, *args, **kwargs)
 
 
 class FilterInput(serializers.Serializer[Any]):
@@ -148,17 +158,26 @@ def _unsent(outcome: ActionResult) -> Response:
 
 
 def _bulk_body(request: Request) -> tuple[DlqFilter, dict[str, Any]]:
-    """The filters of a bulk action, from the JSON body or else the query string.
+    """The filters of a bulk action, from its JSON object body (never the query string:
+    an empty cross-site form post must not act on anything).
 
     Acting on every pending record needs ``"all": true``: an empty filter is refused.
     """
-    data = request.data if isinstance(request.data, dict) and request.data else request.query_params
-    if data is request.data:  # a JSON body: only the filters and "all"
-        known = (*FILTER_NAMES, "all")
-        unknown = sorted(k for k in data if k not in known)
-        if unknown:
-            message = f"Unknown field; known: {', '.join(known)}."
-            raise ValidationError({k[:64]: [ErrorDetail(message, code="unknown")] for k in unknown})
+    if request.query_params:
+        name = sorted(request.query_params)[0][:64]
+        message = "Bulk actions read their filters from the JSON body, not the query string."
+        raise ValidationError({name: [ErrorDetail(message, code="query_string")]})
+    data = request.data  # a body that is not JSON: 415 (or 400 when malformed)
+    if "json" not in (request.content_type or ""):  # no body at all, e.g. an empty form
+        message = 'A JSON object body is required: the filters, or {"all": true}.'
+        raise ValidationError({"body": [ErrorDetail(message, code="required")]})
+    if not isinstance(data, dict):
+        raise ValidationError({"body": ["Must be a JSON object of filters."]})
+    known = (*FILTER_NAMES, "all")
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        message = f"Unknown field; known: {', '.join(known)}."
+        raise ValidationError({k[:64]: [ErrorDetail(message, code="unknown")] for k in unknown})
     everything = str(data.get("all", "")).lower() in ("true", "1")
     filters = _filters(data)
     if filters.status not in (None, DeadLetterStatus.PENDING):
@@ -258,12 +277,11 @@ class DlqDiscardOneApi(StaffApi):
 
 class DlqRedriveApi(StaffApi):
     """`POST /api/ops/dlq/redrive`: redrive every pending dead letter matching the filters
-    (JSON body or query string; ``"all": true`` for every pending one)."""
+    (a JSON body; ``"all": true`` for every pending one)."""
 
     @extend_schema(
         operation_id="dlq_redrive",
         request=FilterInput,
-        parameters=FILTER_PARAMETERS,
         responses={200: dict, 400: dict},
     )
     def post(self, request: Request) -> Response:
@@ -283,7 +301,6 @@ class DlqDiscardApi(StaffApi):
     @extend_schema(
         operation_id="dlq_discard",
         request=FilterInput,
-        parameters=FILTER_PARAMETERS,
         responses={200: dict, 400: dict},
     )
     def post(self, request: Request) -> Response:

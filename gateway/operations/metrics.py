@@ -1,5 +1,7 @@
 """`GET /metrics/dlq` (JSON figures of the DLQ) and `GET /metrics` (Prometheus text for
-the gateway). Both are read-only counts, public like `/health`: no record contents."""
+the gateway). Both are read-only counts, public like `/health`: no record contents.
+Anonymous, so the broker's figures are one shared reading per process reused for
+``KAFKA_READING_TTL_S``, and each client IP has the ``public`` request rate."""
 
 from __future__ import annotations
 
@@ -13,22 +15,31 @@ from config.prometheus import CONTENT_TYPE, Metric, render
 from contracts import topics
 from gateway.consumed import GROUP as PROJECTOR_GROUP
 from gateway.consumed import TOPICS as PROJECTOR_TOPICS
+from gateway.memo import KAFKA_READING_TTL_S, Memo
 from gateway.operations import counters
 from gateway.operations.kafka_figures import KafkaFigures, kafka_figures
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.selectors import DlqFigures, dlq_figures
 from gateway.outbox.models import OutboxMessage
+from gateway.throttles import throttled
 
 RETRY_TOPICS = [t.name for t in topics.RETRY_TIERS]
 
 
-def _broker() -> KafkaFigures:
+def _read_broker() -> KafkaFigures:
     return kafka_figures(
         settings.PLATFORM.bootstrap_list,
         written_topics=RETRY_TOPICS,
         group=PROJECTOR_GROUP,
         group_topics=PROJECTOR_TOPICS,
     )
+
+
+BROKER_READING: Memo[KafkaFigures] = Memo(KAFKA_READING_TTL_S)
+
+
+def _broker() -> KafkaFigures:
+    return BROKER_READING.get(_read_broker)
 
 
 def dlq_body(figures: DlqFigures, broker: KafkaFigures) -> dict[str, Any]:
@@ -49,7 +60,8 @@ def dlq_body(figures: DlqFigures, broker: KafkaFigures) -> dict[str, Any]:
     }
 
 
-def dlq(request: HttpRequest) -> JsonResponse:
+@throttled("public")
+def dlq(request: HttpRequest) -> HttpResponse:
     """DLQ depth by original topic, error type and group; retry-tier records; redrives."""
     return JsonResponse(dlq_body(dlq_figures(), _broker()))
 
@@ -117,6 +129,7 @@ def gateway_metrics(
     return metrics
 
 
+@throttled("public")
 def prometheus(request: HttpRequest) -> HttpResponse:
     """The gateway's metrics in Prometheus text format 0.0.4."""
     requests, accepted = counters.snapshot()
