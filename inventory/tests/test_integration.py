@@ -13,7 +13,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -202,10 +201,16 @@ class Kafka:
 
     async def read_to_end(self) -> list[ConsumerRecord[bytes, bytes]]:
         ends = await self.reader.end_offsets(self.tps)
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
-            assert time.monotonic() < deadline, f"output topics not read to their end {ends}"
-            await self.poll()
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
+                await self.poll()
+                return False
+            return True
+
+        await eventually_async(
+            f"output topics read to their end {ends}", at_end, timeout=DEADLINE, interval=0
+        )
         return self.records
 
     def events(self, order_id: str) -> list[tuple[ConsumerRecord[bytes, bytes], Event]]:
@@ -466,11 +471,15 @@ async def seed_levels(bootstrap: str, since: dict[TopicPartition, int]) -> list[
             reader.seek(tp, offset)
         ends = await reader.end_offsets(list(since))
         found: list[StockLevel] = []
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await reader.position(tp) < end]:
-            assert time.monotonic() < deadline
-            for records in (await reader.getmany(timeout_ms=100)).values():
-                found += [e for r in records if isinstance(e := decode(r.value), StockLevel)]
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await reader.position(tp) < end]:
+                for records in (await reader.getmany(timeout_ms=100)).values():
+                    found.extend(e for r in records if isinstance(e := decode(r.value), StockLevel))
+                return False
+            return True
+
+        await eventually_async("the seed's stock levels", at_end, timeout=DEADLINE, interval=0)
         return [e for e in found if e.correlation_id == "inventory-seed"]
     finally:
         await reader.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -131,10 +130,16 @@ class Kafka:
         """Every ``payments.v1`` record of ``order_id`` up to the current end of the topic."""
         tps = [TopicPartition(PAYMENTS.name, p) for p in range(PARTITIONS)]
         ends = await self.reader.end_offsets(tps)
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
-            assert time.monotonic() < deadline, f"{PAYMENTS.name} not read to its end {ends}"
-            await self.payments_for(order_id)
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
+                await self.payments_for(order_id)
+                return False
+            return True
+
+        await eventually_async(
+            f"{PAYMENTS.name} read to its end {ends}", at_end, timeout=DEADLINE, interval=0
+        )
         return await self.payments_for(order_id)
 
     async def start_group_at_end(self, group: str) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -157,7 +157,13 @@ class Kafka:
             await self.outcomes_for(order_id)
             return all([await self.reader.position(tp) >= end for tp, end in ends.items()])
 
-        await self.eventually(f"{OUTCOMES.name} read to its end", read_to_end)
+        await eventually_async(
+            f"{OUTCOMES.name} read to its end",
+            read_to_end,
+            self.worker,
+            timeout=WAIT_S,
+            interval=0.02,
+        )
         return await self.outcomes_for(order_id)
 
     async def processed(self, landed: list[tuple[TopicPartition, int]]) -> None:
@@ -172,16 +178,18 @@ class Kafka:
                 for tp, offset in landed
             )
 
-        await self.eventually("the saga's offset commits", committed)
-
-    async def eventually(self, what: str, check: Callable[[], Awaitable[T]]) -> T:
-        """Poll ``check`` until it returns something truthy; fail after ``WAIT_S``."""
-        return await eventually_async(what, check, self.worker, timeout=WAIT_S, interval=0.02)
+        await eventually_async(
+            "the saga's offset commits", committed, self.worker, timeout=WAIT_S, interval=0.02
+        )
 
     async def outcome(self, order_id: str) -> tuple[Event, ConsumerRecord[bytes, bytes]]:
         """Wait for the first outcome of ``order_id``."""
-        [record, *_] = await self.eventually(
-            f"the outcome of {order_id}", lambda: self.outcomes_for(order_id)
+        [record, *_] = await eventually_async(
+            f"the outcome of {order_id}",
+            lambda: self.outcomes_for(order_id),
+            self.worker,
+            timeout=WAIT_S,
+            interval=0.02,
         )
         return decode(record.value), record
 
