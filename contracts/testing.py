@@ -47,6 +47,7 @@ from contracts.events import (
 )
 
 __all__ = [
+    "DEAD_AT",
     "FLUSH",
     "T0",
     "RecordingPublisher",
