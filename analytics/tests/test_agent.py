@@ -11,9 +11,9 @@ import pytest
 
 from analytics.agent import COUNTER, MERGER, Installed, install
 from analytics.settings import AnalyticsSettings
-from analytics.tests.test_domain import completed, placed
 from config.env import PlatformSettings
-from contracts import Event, MinuteCountsUpdated, PageViewed, TopProductsUpdated, encode, key_of
+from contracts import Event, MinuteCountsUpdated, TopProductsUpdated, encode, key_of
+from contracts.testing import RecordingPublisher, order_completed, order_placed, page_viewed
 from streaming import create_app
 from streaming.expiry import default_partition
 
@@ -26,16 +26,11 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-class Sent(list[Event]):
-    async def __call__(self, event: Event) -> None:
-        self.append(event)
-
-
 class Rig:
     def __init__(self, top: int = 10) -> None:
         settings = AnalyticsSettings(platform=PLATFORM, group="analytics-test", top=top)
         self.app = create_app(settings.group, settings.platform)
-        self.shares, self.snapshots = Sent(), Sent()
+        self.shares, self.snapshots = RecordingPublisher(), RecordingPublisher()
         self.installed: Installed = install(
             self.app,
             settings,
@@ -85,15 +80,21 @@ def ranked(stats: tuple) -> list[tuple[str, int, Decimal]]:
 async def test_orders_on_every_partition_make_one_global_top_n(rig) -> None:
     made, counter, merger = rig
     orders = [
-        placed(f"o-{i}", at(5 + i), ("p-1", 1, "10.00"), ("p-2", 2, "1.00"), ("p-3", 1, "99.00"))
+        order_placed(
+            ("p-1", 1, "10.00"),
+            ("p-2", 2, "1.00"),
+            ("p-3", 1, "99.00"),
+            order_id=f"o-{i}",
+            at=at(5 + i),
+        )
         for i in range(12)
     ]
     assert len({default_partition(o.order_id.encode(), PARTITIONS) for o in orders}) > 1
     for order in orders:
         await put(counter, order)
     for order in orders[:5]:
-        await put(counter, completed(order.order_id, at(50)))
-    await put(counter, PageViewed(occurred_at=at(7), correlation_id="s-1", page="/"))
+        await put(counter, order_completed(order.order_id, at=at(50)))
+    await put(counter, page_viewed("/", at(7)))
 
     snapshots = await made.round(merger)
 
@@ -112,15 +113,15 @@ async def test_orders_on_every_partition_make_one_global_top_n(rig) -> None:
 
 async def test_a_redelivered_message_is_counted_once_and_a_late_one_as_late(rig) -> None:
     made, counter, merger = rig
-    order = placed("o-1", at(5), ("p-1", 1, "10.00"))
+    order = order_placed(("p-1", 1, "10.00"), order_id="o-1", at=at(5))
     await put(counter, order)
     counter.sent_offset -= 1  # the same message again, as after a crash
     await put(counter, order)
     await put(counter, order)  # a copy under a new offset (the relay re-sent it)
     # a later order on the same partition moves its watermark past 12:00's grace
     later, late = neighbours("o-1", 2)
-    await put(counter, placed(later, at(130), ("p-2", 1, "1.00")))
-    await put(counter, placed(late, at(6), ("p-9", 1, "1.00")))
+    await put(counter, order_placed(("p-2", 1, "1.00"), order_id=later, at=at(130)))
+    await put(counter, order_placed(("p-9", 1, "1.00"), order_id=late, at=at(6)))
     snapshots = await made.round(merger)
 
     first = latest(snapshots, "tumbling_1m", T0)
@@ -142,7 +143,7 @@ def neighbours(order_id: str, n: int) -> list[str]:
 
 async def test_the_merger_ignores_other_groups_and_repeated_shares(rig) -> None:
     made, counter, merger = rig
-    await put(counter, placed("o-1", at(5), ("p-1", 1, "10.00")))
+    await put(counter, order_placed(("p-1", 1, "10.00"), order_id="o-1", at=at(5)))
     await made.round(merger)
     [share] = made.shares
     assert isinstance(share, MinuteCountsUpdated)

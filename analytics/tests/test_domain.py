@@ -8,7 +8,7 @@ from decimal import Decimal
 from analytics import domain
 from analytics.domain import Bucket, Contribution, Counts, Memo, Tally
 from analytics.windows import Window
-from contracts import OrderCancelled, OrderCompleted, OrderLine, OrderPlaced, PageViewed
+from contracts.testing import order_cancelled, order_completed, order_placed, page_viewed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=10)
@@ -18,42 +18,9 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def placed(order_id: str, when: datetime, *lines: tuple[str, int, str]) -> OrderPlaced:
-    items = tuple(OrderLine(product_id=p, quantity=q, unit_price=Decimal(u)) for p, q, u in lines)
-    total = sum((i.quantity * i.unit_price for i in items), Decimal(0))
-    return OrderPlaced(
-        occurred_at=when,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="u-1",
-        currency="USD",
-        amount=total,
-        items=items,
-    )
-
-
-def completed(order_id: str, when: datetime) -> OrderCompleted:
-    return OrderCompleted(
-        occurred_at=when,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="u-1",
-        amount=Decimal(1),
-        currency="USD",
-    )
-
-
-def cancelled(order_id: str, when: datetime) -> OrderCancelled:
-    return OrderCancelled(
-        occurred_at=when,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="u-1",
-        reason="timeout",
-    )
-
-
-ORDER = placed("o-1", at(10), ("p-1", 2, "10.00"), ("p-2", 1, "5.50"), ("p-1", 1, "10.00"))
+ORDER = order_placed(
+    ("p-1", 2, "10.00"), ("p-2", 1, "5.50"), ("p-1", 1, "10.00"), order_id="o-1", at=at(10)
+)
 LINES = {"p-1": Tally(3, Decimal("30.00")), "p-2": Tally(1, Decimal("5.50"))}
 
 
@@ -79,7 +46,7 @@ def test_a_completed_order_sells_its_lines_in_the_minute_of_completion() -> None
     memo = domain.on_placed(None, ORDER, offset=7, watermark=at(10), grace=GRACE).memo
 
     step = domain.on_outcome(
-        memo, completed("o-1", at(65)), offset=3, watermark=at(65), grace=GRACE
+        memo, order_completed("o-1", at=at(65)), offset=3, watermark=at(65), grace=GRACE
     )
 
     assert step.adds == (Contribution("sales", at(60), LINES),)
@@ -90,7 +57,7 @@ def test_a_cancelled_order_sells_nothing() -> None:
 
     assert (
         domain.on_outcome(
-            memo, cancelled("o-1", at(40)), offset=3, watermark=at(40), grace=GRACE
+            memo, order_cancelled("o-1", at=at(40)), offset=3, watermark=at(40), grace=GRACE
         ).adds
         == ()
     )
@@ -98,7 +65,7 @@ def test_a_cancelled_order_sells_nothing() -> None:
 
 def test_a_completion_before_its_order_sells_when_the_order_arrives() -> None:
     first = domain.on_outcome(
-        None, completed("o-1", at(65)), offset=3, watermark=at(65), grace=GRACE
+        None, order_completed("o-1", at=at(65)), offset=3, watermark=at(65), grace=GRACE
     )
     assert first.adds == ()
 
@@ -110,13 +77,13 @@ def test_a_completion_before_its_order_sells_when_the_order_arrives() -> None:
 def test_a_copy_under_another_offset_adds_nothing_and_a_redelivery_adds_the_same() -> None:
     memo = domain.on_placed(None, ORDER, offset=7, watermark=at(10), grace=GRACE).memo
     memo = domain.on_outcome(
-        memo, completed("o-1", at(65)), offset=3, watermark=at(65), grace=GRACE
+        memo, order_completed("o-1", at=at(65)), offset=3, watermark=at(65), grace=GRACE
     ).memo
 
     copy = domain.on_placed(memo, ORDER, offset=99, watermark=at(500), grace=GRACE)
     again = domain.on_placed(memo, ORDER, offset=7, watermark=at(500), grace=GRACE)
     outcome_again = domain.on_outcome(
-        memo, completed("o-1", at(65)), offset=3, watermark=at(900), grace=GRACE
+        memo, order_completed("o-1", at=at(65)), offset=3, watermark=at(900), grace=GRACE
     )
 
     assert copy == (memo, ())
@@ -139,7 +106,7 @@ def test_a_bucket_adds_each_message_once() -> None:
 
 
 def test_page_views_count_per_page_or_late() -> None:
-    view = PageViewed(occurred_at=at(5), correlation_id="s-1", page="/")
+    view = page_viewed("/", at(5))
 
     assert domain.on_page_view(view, watermark=at(5), grace=GRACE) == Contribution(
         "pageviews", T0, {"/": Tally(1)}
@@ -153,7 +120,7 @@ def test_a_memo_is_forgotten_retention_after_its_last_fact() -> None:
     memo = domain.on_placed(None, ORDER, offset=7, watermark=at(10), grace=GRACE).memo
     assert domain.forget_at(memo, timedelta(minutes=10)) == at(610)
     memo = domain.on_outcome(
-        memo, completed("o-1", at(65)), offset=3, watermark=at(65), grace=GRACE
+        memo, order_completed("o-1", at=at(65)), offset=3, watermark=at(65), grace=GRACE
     ).memo
     assert domain.forget_at(memo, timedelta(minutes=10)) == at(665)
 

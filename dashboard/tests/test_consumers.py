@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from contracts import OrderCompleted
+from contracts.testing import order_completed
 from gateway.asgi import application
 from gateway.orders.models import Order
 from gateway.projector.broadcast import Broadcaster
@@ -59,17 +59,6 @@ def _order(order_id: str, status: str = "PENDING") -> Order:
     )
 
 
-def _completed(order_id: str) -> OrderCompleted:
-    return OrderCompleted(
-        occurred_at=T0,
-        correlation_id=order_id,
-        order_id=order_id,
-        user_id="u1",
-        amount=Decimal("9.99"),
-        currency="USD",
-    )
-
-
 async def test_a_projected_batch_reaches_the_browser_as_the_next_version(versions) -> None:
     from asgiref.sync import sync_to_async
 
@@ -78,7 +67,9 @@ async def test_a_projected_batch_reaches_the_browser_as_the_next_version(version
     await ws.connect()
     hello = await ws.receive_json_from()
 
-    await Broadcaster(versions).publish([_completed("o-1")])
+    await Broadcaster(versions).publish(
+        [order_completed("o-1", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )
 
     change = await ws.receive_json_from()
     assert change["type"] == "changes" and change["version"] == hello["version"] + 1
@@ -93,10 +84,14 @@ async def test_after_a_lost_change_a_sync_gives_the_version_to_resync_from(versi
     ws = socket()
     await ws.connect()
     assert (await ws.receive_json_from())["version"] == 0
-    await Broadcaster(versions).publish([_completed("o-2")])  # v1 arrives
+    await Broadcaster(versions).publish(
+        [order_completed("o-2", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )  # v1 arrives
     assert (await ws.receive_json_from())["version"] == 1
     versions.value += 1  # v2 was taken, and its message dropped by the channel layer
-    await Broadcaster(versions).publish([_completed("o-2")])  # v3: the browser sees a gap
+    await Broadcaster(versions).publish(
+        [order_completed("o-2", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )  # v3: the browser sees a gap
     assert (await ws.receive_json_from())["version"] == 3
 
     await ws.send_json_to({"type": "sync"})

@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from decimal import Decimal
 from functools import reduce
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-import contracts as c
+from contracts import testing as t
 from gateway.orders.readmodel import OrderView, evolve
 
-PLACED = c.OrderPlaced(
-    order_id="o-1",
-    correlation_id="o-1",
-    user_id="u-1",
-    currency="USD",
-    amount=Decimal("10.00"),
-    items=(c.OrderLine(product_id="p-1", quantity=1, unit_price=Decimal("10.00")),),
-)
-AUTHORIZED = c.reaction(
-    PLACED, c.PaymentAuthorized, user_id="u-1", amount=Decimal(10), currency="USD"
-)
-RESERVED = c.reaction(
-    PLACED, c.InventoryReserved, items=(c.StockLine(product_id="p-1", quantity=1),)
-)
-CANCELLED = c.reaction(PLACED, c.OrderCancelled, user_id="u-1", reason="timeout")
-COMPLETED = c.reaction(PLACED, c.OrderCompleted, user_id="u-1", amount=Decimal(10), currency="USD")
-REFUNDED = c.reaction(
-    PLACED, c.PaymentRefunded, user_id="u-1", amount=Decimal(10), currency="USD", reason="timeout"
-)
-RELEASED = c.reaction(
-    PLACED, c.InventoryReleased, items=(c.StockLine(product_id="p-1", quantity=1),)
-)
+PLACED = t.order_placed(order_id="o-1", user_id="u-1", currency="USD")
+AUTHORIZED = t.payment_authorized(PLACED, amount=10)
+RESERVED = t.inventory_reserved(PLACED)
+CANCELLED = t.order_cancelled(PLACED)
+COMPLETED = t.order_completed(PLACED, amount=10)
+REFUNDED = t.payment_refunded(PLACED, "timeout", amount=10)
+RELEASED = t.inventory_released(PLACED)
 
 
 def fold(events):

@@ -7,12 +7,13 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.supervisor import NotReady, ProcessSpec, Supervisor, SupervisorError
+from tests.support import eventually
 
 #: Prints "up" once its SIGTERM behaviour is in place, then waits for a signal.
 FOREVER = "import signal; print('up', flush=True); signal.pause()"
@@ -28,13 +29,6 @@ def py(name: str, code: str, *, oneshot: bool = False) -> ProcessSpec:
 
 def once(name: str, code: str) -> ProcessSpec:
     return py(name, code, oneshot=True)
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        threading.Event().wait(0.02)
 
 
 def alive(pid: int) -> bool:
@@ -138,12 +132,12 @@ def test_stop_takes_the_whole_process_group_down(sup: Supervisor) -> None:
     child = int(sup.tail("parent")[-1].split()[1])
     assert alive(child)
     sup.stop("parent")
-    eventually(lambda: not alive(child))
+    eventually(lambda: not alive(child), timeout=10.0, what="the child to exit")
 
 
 def test_wait_ready_timeout_names_the_process_and_shows_its_last_lines(sup: Supervisor) -> None:
     sup.start(py("slow", "import signal; print('still booting', flush=True); signal.pause()"))
-    eventually(lambda: sup.tail("slow") == ["still booting"])
+    eventually(lambda: sup.tail("slow") == ["still booting"], timeout=10.0, what="its output")
     with pytest.raises(NotReady) as info:
         sup.wait_ready("slow", lambda: False, timeout=0.3)
     message = str(info.value)

@@ -12,18 +12,14 @@ import pytest
 
 from config.env import PlatformSettings
 from contracts import (
-    Event,
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
-    OrderCancelled,
-    OrderLine,
-    OrderPlaced,
     PageViewed,
     StockLevel,
     encode,
-    reaction,
 )
+from contracts.testing import RecordingPublisher, order_cancelled, order_placed
 from inventory.agent import AGENT
 from inventory.app import create_app
 from inventory.catalog import Product
@@ -38,16 +34,6 @@ PRODUCTS = (
 )
 
 
-class Sent(list[Event]):
-    """A fake ``Publish``: remembers what the agent sent."""
-
-    async def __call__(self, event: Event) -> None:
-        self.append(event)
-
-    def of(self, cls: type[Event]) -> list[Event]:
-        return [e for e in self if isinstance(e, cls)]
-
-
 class Clock:
     """A clock that advances one millisecond per reading."""
 
@@ -59,27 +45,13 @@ class Clock:
         return self.now
 
 
-def placed(order_id: str = "order-1", units: int = 2) -> OrderPlaced:
-    return OrderPlaced(
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        currency="USD",
-        amount=Decimal("5.00"),
-        items=(
-            OrderLine(product_id="p-a", quantity=units, unit_price=Decimal("2.50")),
-            OrderLine(product_id="p-b", quantity=1, unit_price=Decimal("1.00")),
-        ),
-    )
-
-
-def cancelled(order: OrderPlaced) -> OrderCancelled:
-    return reaction(order, OrderCancelled, user_id=order.user_id, reason="timeout")
+#: The lines of the orders below: two of the three "p-a" in stock, one "p-b".
+LINES = (("p-a", 2, "2.50"), ("p-b", 1, "1.00"))
 
 
 @pytest.fixture
-def sent() -> Sent:
-    return Sent()
+def sent() -> RecordingPublisher:
+    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -92,7 +64,7 @@ def settings() -> InventorySettings:
 
 
 @pytest.fixture
-def app(sent: Sent, store: MemoryStore) -> faust.App:
+def app(sent: RecordingPublisher, store: MemoryStore) -> faust.App:
     return create_app(settings(), store=store, publish=sent, route_failures=False)
 
 
@@ -114,9 +86,9 @@ def test_the_agent_reads_orders_and_outcomes(app: faust.App) -> None:
 
 
 async def test_a_reservation_is_published_with_the_new_levels(
-    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher, store: MemoryStore
 ) -> None:
-    order = placed()
+    order = order_placed(*LINES)
     assert await put(agent, encode(order)) is Disposition.HANDLED
     reserved, *levels = sent
     assert isinstance(reserved, InventoryReserved)
@@ -132,9 +104,9 @@ async def test_a_reservation_is_published_with_the_new_levels(
 
 
 async def test_a_redelivery_publishes_the_same_events_and_reserves_nothing_more(
-    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher, store: MemoryStore
 ) -> None:
-    data = encode(placed())
+    data = encode(order_placed(*LINES))
     await put(agent, data)
     first = list(sent)
     sent.clear()
@@ -144,12 +116,12 @@ async def test_a_redelivery_publishes_the_same_events_and_reserves_nothing_more(
 
 
 async def test_a_cancellation_releases_and_publishes_the_levels(
-    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher, store: MemoryStore
 ) -> None:
-    order = placed()
+    order = order_placed(*LINES)
     await put(agent, encode(order))
     sent.clear()
-    await put(agent, encode(cancelled(order)))
+    await put(agent, encode(order_cancelled(order)))
     released, *levels = sent
     assert isinstance(released, InventoryReleased)
     assert [(lv.product_id, lv.available) for lv in levels] == [("p-a", 3), ("p-b", 10)]  # type: ignore[attr-defined]
@@ -157,10 +129,10 @@ async def test_a_cancellation_releases_and_publishes_the_levels(
 
 
 async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
-    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher, store: MemoryStore
 ) -> None:
-    order = placed()
-    await put(agent, encode(cancelled(order)))
+    order = order_placed(*LINES)
+    await put(agent, encode(order_cancelled(order)))
     assert sent == []
     await put(agent, encode(order))
     assert [type(e) for e in sent] == [
@@ -173,34 +145,34 @@ async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
 
 
 async def test_a_short_order_is_rejected_and_publishes_no_level(
-    agent: faust.types.AgentTestWrapperT, sent: Sent
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher
 ) -> None:
-    await put(agent, encode(placed(units=4)))
+    await put(agent, encode(order_placed(("p-a", 4, "2.50"), ("p-b", 1, "1.00"))))
     [rejected] = sent
     assert isinstance(rejected, InventoryRejected)
     assert [(s.product_id, s.requested, s.available) for s in rejected.shortages] == [("p-a", 4, 3)]
 
 
 async def test_bad_and_foreign_messages_are_contained(
-    agent: faust.types.AgentTestWrapperT, sent: Sent
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher
 ) -> None:
     assert await put(agent, b"not json") is Disposition.INVALID
     assert await put(agent, None) is Disposition.INVALID
     assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
-    assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
+    assert await put(agent, encode(order_placed(*LINES, order_id="order-2"))) is Disposition.HANDLED
     assert {e.order_id for e in sent.of(InventoryReserved)} == {"order-2"}  # type: ignore[attr-defined]
 
 
 async def test_a_stale_order_is_ignored_until_its_cancellation_is_recorded(
-    agent: faust.types.AgentTestWrapperT, sent: Sent, store: MemoryStore
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher, store: MemoryStore
 ) -> None:
     """700 s late: nothing reserved; once the saga's cancellation is recorded, a
     redelivery of the order is reserved and released at once (inventory.domain)."""
-    fresh = placed()
+    fresh = order_placed(*LINES)
     order = msgspec.structs.replace(fresh, occurred_at=fresh.occurred_at - timedelta(seconds=700))
     assert await put(agent, encode(order)) is Disposition.HANDLED
     assert sent == [] and store.applied == 0
-    await put(agent, encode(cancelled(order)))
+    await put(agent, encode(order_cancelled(order)))
     await put(agent, encode(order))
     assert [type(e) for e in sent.of(InventoryReserved) + sent.of(InventoryReleased)] == [
         InventoryReserved,
@@ -210,7 +182,9 @@ async def test_a_stale_order_is_ignored_until_its_cancellation_is_recorded(
     assert all(c.reserved == 0 for c in (await store.counters()).values())
 
 
-async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: MemoryStore) -> None:
+async def test_a_failing_store_does_not_stop_the_agent(
+    sent: RecordingPublisher, store: MemoryStore
+) -> None:
     calls = 0
 
     class Flaky:
@@ -223,6 +197,9 @@ async def test_a_failing_store_does_not_stop_the_agent(sent: Sent, store: Memory
 
     app = create_app(settings(), store=Flaky(), publish=sent, route_failures=False)
     async with app.agents[AGENT].test_context() as agent:
-        assert await put(agent, encode(placed("order-1"))) is Disposition.FAILED
-        assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
+        assert await put(agent, encode(order_placed(*LINES))) is Disposition.FAILED
+        assert (
+            await put(agent, encode(order_placed(*LINES, order_id="order-2")))
+            is Disposition.HANDLED
+        )
     assert [e.order_id for e in sent.of(InventoryReserved)] == ["order-2"]  # type: ignore[attr-defined]

@@ -13,7 +13,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -35,7 +34,6 @@ from contracts import (
     InventoryReserved,
     OrderCancelled,
     OrderCompleted,
-    OrderLine,
     OrderPlaced,
     StockLevel,
     decode,
@@ -43,6 +41,7 @@ from contracts import (
     encode,
     reaction,
 )
+from contracts.testing import new_order_id, order_cancelled, order_placed
 from contracts.topics import INVENTORY, ORDERS, OUTCOMES, STOCK, TopicSpec
 from inventory.catalog import CATALOG, Product
 from inventory.domain import Counters, violations
@@ -202,10 +201,16 @@ class Kafka:
 
     async def read_to_end(self) -> list[ConsumerRecord[bytes, bytes]]:
         ends = await self.reader.end_offsets(self.tps)
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
-            assert time.monotonic() < deadline, f"output topics not read to their end {ends}"
-            await self.poll()
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
+                await self.poll()
+                return False
+            return True
+
+        await eventually_async(
+            f"output topics read to their end {ends}", at_end, timeout=DEADLINE, interval=0
+        )
         return self.records
 
     def events(self, order_id: str) -> list[tuple[ConsumerRecord[bytes, bytes], Event]]:
@@ -244,22 +249,9 @@ async def kafka(worker: WorkerProcess) -> AsyncIterator[Kafka]:
 eventually = partial(eventually_async, timeout=DEADLINE)
 
 
-def order_placed(*lines: tuple[str, int]) -> OrderPlaced:
-    order_id = f"it-{uuid.uuid4().hex[:12]}"
-    return OrderPlaced(
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-it",
-        currency="USD",
-        amount=Decimal("1.00"),
-        items=tuple(
-            OrderLine(product_id=p, quantity=n, unit_price=Decimal("1.00")) for p, n in lines
-        ),
-    )
-
-
-def cancelled(order: OrderPlaced) -> OrderCancelled:
-    return reaction(order, OrderCancelled, user_id=order.user_id, reason="payment_declined")
+def placed(*lines: tuple[str, int]) -> OrderPlaced:
+    """An order of this test run (a fresh id) of ``lines`` at 1.00 a unit."""
+    return order_placed(*lines, order_id=new_order_id("it"), user_id="user-it", amount="1.00")
 
 
 async def balanced(store: RedisStore, *product_ids: str) -> dict[str, Counters]:
@@ -280,7 +272,7 @@ async def test_an_order_is_reserved_once_and_its_levels_published(
     worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, plenty = products
-    order = order_placed((scarce, 2), (plenty, 1))
+    order = placed((scarce, 2), (plenty, 1))
     partition, _ = await kafka.send(order)
 
     [reserved] = await eventually(
@@ -318,13 +310,13 @@ async def test_a_cancellation_releases_what_was_reserved(
     worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, _ = products
-    order = order_placed((scarce, 5))
+    order = placed((scarce, 5))
     await kafka.send(order)
     await eventually("InventoryReserved", of_type(kafka, order.order_id, InventoryReserved), worker)
     assert (await balanced(store, scarce))[scarce].available == 0
 
     # the scarce product is out of stock now: another order is rejected
-    other = order_placed((scarce, 1))
+    other = placed((scarce, 1))
     await kafka.send(other)
     [rejected] = await eventually(
         "InventoryRejected", of_type(kafka, other.order_id, InventoryRejected), worker
@@ -333,7 +325,7 @@ async def test_a_cancellation_releases_what_was_reserved(
         (scarce, 1, 0)
     ]
 
-    cancel = cancelled(order)
+    cancel = order_cancelled(order, "payment_declined")
     await kafka.send(cancel)
     [released] = await eventually(
         "InventoryReleased", of_type(kafka, order.order_id, InventoryReleased), worker
@@ -355,8 +347,8 @@ async def test_an_order_after_its_cancellation_is_reserved_and_released_at_once(
     worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, plenty = products
-    order = order_placed((scarce, 1), (plenty, 10))
-    await kafka.send(cancelled(order))
+    order = placed((scarce, 1), (plenty, 10))
+    await kafka.send(order_cancelled(order, "payment_declined"))
 
     async def tombstone() -> bool:
         record = await store.order(order.order_id)
@@ -384,7 +376,7 @@ async def test_a_late_order_reserves_nothing_and_its_cancellation_leaks_no_stock
     same), the saga's timeout leaves a tombstone, and a copy of the order is then
     reserved and released at once. 60 s late, an order is reserved as usual."""
     scarce, plenty = products
-    late = order_placed((scarce, 2), (plenty, 3))
+    late = placed((scarce, 2), (plenty, 3))
     late = msgspec.structs.replace(late, occurred_at=late.occurred_at - timedelta(seconds=700))
     partition, offset = await kafka.send(late)
     await eventually(
@@ -410,7 +402,7 @@ async def test_a_late_order_reserves_nothing_and_its_cancellation_leaks_no_stock
     assert (after[scarce].available, after[scarce].reserved) == (5, 0)
     assert (after[plenty].units_reserved, after[plenty].units_released) == (3, 3)
 
-    delayed = order_placed((plenty, 1))
+    delayed = placed((plenty, 1))
     delayed = msgspec.structs.replace(
         delayed, occurred_at=delayed.occurred_at - timedelta(seconds=60)
     )
@@ -424,7 +416,7 @@ async def test_a_completion_sells_what_was_reserved(
     worker: WorkerProcess, kafka: Kafka, store: RedisStore, products: tuple[str, str]
 ) -> None:
     scarce, _ = products
-    order = order_placed((scarce, 3))
+    order = placed((scarce, 3))
     await kafka.send(order)
     await eventually("InventoryReserved", of_type(kafka, order.order_id, InventoryReserved), worker)
     done = reaction(order, OrderCompleted, user_id=order.user_id, amount=Decimal(3), currency="USD")
@@ -466,11 +458,15 @@ async def seed_levels(bootstrap: str, since: dict[TopicPartition, int]) -> list[
             reader.seek(tp, offset)
         ends = await reader.end_offsets(list(since))
         found: list[StockLevel] = []
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await reader.position(tp) < end]:
-            assert time.monotonic() < deadline
-            for records in (await reader.getmany(timeout_ms=100)).values():
-                found += [e for r in records if isinstance(e := decode(r.value), StockLevel)]
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await reader.position(tp) < end]:
+                for records in (await reader.getmany(timeout_ms=100)).values():
+                    found.extend(e for r in records if isinstance(e := decode(r.value), StockLevel))
+                return False
+            return True
+
+        await eventually_async("the seed's stock levels", at_end, timeout=DEADLINE, interval=0)
         return [e for e in found if e.correlation_id == "inventory-seed"]
     finally:
         await reader.stop()
@@ -508,7 +504,7 @@ def test_the_seed_command_loads_the_catalogue_once_and_publishes_it(
         return done.stdout
 
     async def reserve_two(store: RedisStore) -> None:
-        await store.apply(order_placed(("prod-013", 2)))
+        await store.apply(placed(("prod-013", 2)))
 
     try:
         first = seed("--if-empty")

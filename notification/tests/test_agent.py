@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 import faust
 import pytest
@@ -13,11 +12,15 @@ from config.env import PlatformSettings
 from contracts import (
     Event,
     NotificationSent,
-    OrderCancelled,
-    OrderCompleted,
-    PaymentAuthorized,
-    PaymentRefunded,
     encode,
+)
+from contracts.testing import (
+    T0,
+    RecordingPublisher,
+    order_cancelled,
+    order_completed,
+    payment_authorized,
+    payment_refunded,
 )
 from notification.agent import AGENT, TABLE
 from notification.app import create_app
@@ -27,15 +30,8 @@ from notification.settings import NotificationSettings
 from streaming import Disposition
 from streaming.expiry import default_partition
 
-T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 PARTITIONS = PlatformSettings().topic_partitions
-
-
-class Sent(list[Event]):
-    """A fake ``Publish``: remembers what the agent published."""
-
-    async def __call__(self, event: Event) -> None:
-        self.append(event)
+OUT_OF_STOCK = "p-1: 0 of 2 in stock"
 
 
 class Clock:
@@ -46,51 +42,6 @@ class Clock:
         return self.now
 
 
-def authorized(order_id: str) -> PaymentAuthorized:
-    return PaymentAuthorized(
-        occurred_at=T0,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        amount=Decimal("30.00"),
-        currency="EUR",
-    )
-
-
-def refunded(order_id: str) -> PaymentRefunded:
-    return PaymentRefunded(
-        occurred_at=T0,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        amount=Decimal("30.00"),
-        currency="EUR",
-        reason="out_of_stock",
-    )
-
-
-def cancelled(order_id: str, at: datetime = T0) -> OrderCancelled:
-    return OrderCancelled(
-        occurred_at=at,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        reason="out_of_stock",
-        detail="p-1: 0 of 2 in stock",
-    )
-
-
-def completed(order_id: str, at: datetime = T0) -> OrderCompleted:
-    return OrderCompleted(
-        occurred_at=at,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        amount=Decimal("30.00"),
-        currency="EUR",
-    )
-
-
 def neighbours(order_id: str, n: int) -> list[str]:
     """``n`` other order ids on the same partition as ``order_id``."""
     home = default_partition(order_id.encode(), PARTITIONS)
@@ -99,8 +50,8 @@ def neighbours(order_id: str, n: int) -> list[str]:
 
 
 @pytest.fixture
-def published() -> Sent:
-    return Sent()
+def published() -> RecordingPublisher:
+    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -114,7 +65,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(published: Sent, sender: MemorySender, clock: Clock) -> faust.App:
+def app(published: RecordingPublisher, sender: MemorySender, clock: Clock) -> faust.App:
     settings = NotificationSettings(
         platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
         retention=timedelta(hours=1),
@@ -141,13 +92,18 @@ async def test_one_notice_per_outcome_sent_and_published(
     agent: faust.types.AgentTestWrapperT,
     app: faust.App,
     sender: MemorySender,
-    published: Sent,
+    published: RecordingPublisher,
 ) -> None:
-    await put(agent, authorized("order-1"), "order-1")
-    await put(agent, refunded("order-1"), "order-1")
+    await put(agent, payment_authorized("order-1", at=T0, amount="30.00"), "order-1")
+    await put(agent, payment_refunded("order-1", at=T0, amount="30.00"), "order-1")
     assert isinstance(load_record(app.tables[TABLE][b"order-1"]), Awaiting)
     for _ in range(2):  # the outcome redelivered
-        assert await put(agent, cancelled("order-1"), "order-1") is Disposition.HANDLED
+        assert (
+            await put(
+                agent, order_cancelled("order-1", "out_of_stock", OUT_OF_STOCK, at=T0), "order-1"
+            )
+            is Disposition.HANDLED
+        )
     [notice] = sender.sent
     assert published == [notice]
     assert isinstance(notice, NotificationSent)
@@ -157,12 +113,12 @@ async def test_one_notice_per_outcome_sent_and_published(
     marker = load_record(app.tables[TABLE][b"order-1"])
     assert marker == Notified(changed_at=T0, notice_id=notice.event_id)
     # a refund arriving after the notice changes nothing
-    await put(agent, refunded("order-1"), "order-1")
+    await put(agent, payment_refunded("order-1", at=T0, amount="30.00"), "order-1")
     assert load_record(app.tables[TABLE][b"order-1"]) == marker
 
 
 async def test_a_failing_sender_records_nothing_so_a_retry_can_notify(
-    app: faust.App, published: Sent
+    app: faust.App, published: RecordingPublisher
 ) -> None:
     class Down:
         channel = "email"
@@ -177,7 +133,10 @@ async def test_a_failing_sender_records_nothing_so_a_retry_can_notify(
         settings, sender=Down(), publish=published, clock=lambda: T0, route_failures=False
     )
     async with down.agents[AGENT].test_context() as agent:
-        assert await put(agent, completed("order-1"), "order-1") is Disposition.FAILED
+        assert (
+            await put(agent, order_completed("order-1", at=T0, amount="30.00"), "order-1")
+            is Disposition.FAILED
+        )
     assert published == []
     assert b"order-1" not in down.tables[TABLE]
 
@@ -188,10 +147,10 @@ async def test_finished_entries_are_forgotten_after_the_retention(
     table = app.tables[TABLE]
     # entries are forgotten while an event of their own partition is processed
     [later] = neighbours("order-1", 1)
-    await put(agent, completed("order-1"), "order-1")
+    await put(agent, order_completed("order-1", at=T0, amount="30.00"), "order-1")
     clock.now = T0 + timedelta(hours=1, seconds=1)
-    await put(agent, completed(later, at=clock.now), later)
+    await put(agent, order_completed(later, at=clock.now, amount="30.00"), later)
     assert sorted(table) == [later.encode()]
     # the forgotten order's outcome, redelivered after the retention: stale, no notice
-    await put(agent, completed("order-1"), "order-1")
+    await put(agent, order_completed("order-1", at=T0, amount="30.00"), "order-1")
     assert [n.order_id for n in sender.sent] == ["order-1", later]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import faust
@@ -12,16 +12,13 @@ import pytest
 from config.env import PlatformSettings
 from contracts import (
     Event,
-    OrderCancelled,
-    OrderCompleted,
-    OrderLine,
-    OrderPlaced,
     PageViewed,
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
     encode,
 )
+from contracts.testing import T0, RecordingPublisher, order_cancelled, order_completed, order_placed
 from payment.agent import AGENT, LEDGER
 from payment.app import create_app
 from payment.domain import decision_of, load_record
@@ -29,7 +26,6 @@ from payment.settings import PaymentSettings
 from streaming import Disposition
 from streaming.expiry import default_partition
 
-T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 PARTITIONS = PlatformSettings().topic_partitions
 
 
@@ -43,27 +39,6 @@ class Clock:
         return self.now
 
 
-class Sent(list[Event]):
-    """A fake ``Publish``: remembers what the agent sent."""
-
-    async def __call__(self, event: Event) -> None:
-        self.append(event)
-
-
-def placed(
-    order_id: str = "order-1", amount: str = "10.00", user: str = "user-1", at: datetime = T0
-) -> OrderPlaced:
-    return OrderPlaced(
-        occurred_at=at,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id=user,
-        currency="EUR",
-        amount=Decimal(amount),
-        items=(OrderLine(product_id="p-1", quantity=1, unit_price=Decimal(amount)),),
-    )
-
-
 def neighbours(order_id: str, n: int) -> list[str]:
     """``n`` other order ids on the same partition as ``order_id``."""
     home = default_partition(order_id.encode(), PARTITIONS)
@@ -72,29 +47,8 @@ def neighbours(order_id: str, n: int) -> list[str]:
 
 
 @pytest.fixture
-def sent() -> Sent:
-    return Sent()
-
-
-def cancelled(order_id: str = "order-1") -> OrderCancelled:
-    return OrderCancelled(
-        occurred_at=T0,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        reason="timeout",
-    )
-
-
-def completed(order_id: str = "order-1") -> OrderCompleted:
-    return OrderCompleted(
-        occurred_at=T0,
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-1",
-        amount=Decimal("10.00"),
-        currency="EUR",
-    )
+def sent() -> RecordingPublisher:
+    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -103,7 +57,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(sent: Sent, clock: Clock) -> faust.App:
+def app(sent: RecordingPublisher, clock: Clock) -> faust.App:
     settings = PaymentSettings(
         platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
         retention_settled=timedelta(minutes=10),
@@ -129,9 +83,9 @@ async def put(
 
 
 async def test_an_order_is_decided_published_and_recorded(
-    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: RecordingPublisher
 ) -> None:
-    order = placed()
+    order = order_placed(at=T0)
     assert await put(agent, encode(order), key=b"order-1") is Disposition.HANDLED
     [decision] = sent
     assert isinstance(decision, PaymentAuthorized)
@@ -142,10 +96,10 @@ async def test_an_order_is_decided_published_and_recorded(
 
 
 async def test_a_cancellation_refunds_once_even_when_redelivered(
-    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: RecordingPublisher
 ) -> None:
-    await put(agent, encode(placed()), key=b"order-1")
-    cancel = encode(cancelled())
+    await put(agent, encode(order_placed(at=T0)), key=b"order-1")
+    cancel = encode(order_cancelled(at=T0))
     assert await put(agent, cancel, key=b"order-1") is Disposition.HANDLED
     assert await put(agent, cancel, key=b"order-1") is Disposition.HANDLED
     authorized, refund, again = sent
@@ -157,40 +111,42 @@ async def test_a_cancellation_refunds_once_even_when_redelivered(
 
 
 async def test_a_cancellation_before_the_order_authorizes_and_refunds_it_late(
-    agent: faust.types.AgentTestWrapperT, sent: Sent
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher
 ) -> None:
-    await put(agent, encode(cancelled()), key=b"order-1")
+    await put(agent, encode(order_cancelled(at=T0)), key=b"order-1")
     assert sent == []
-    await put(agent, encode(placed()), key=b"order-1")
+    await put(agent, encode(order_placed(at=T0)), key=b"order-1")
     assert [type(e) for e in sent] == [PaymentAuthorized, PaymentRefunded]
 
 
 async def test_settled_orders_are_forgotten_after_the_retention(
-    agent: faust.types.AgentTestWrapperT, app: faust.App, clock: Clock, sent: Sent
+    agent: faust.types.AgentTestWrapperT, app: faust.App, clock: Clock, sent: RecordingPublisher
 ) -> None:
     ledger = app.tables[LEDGER]
     # entries are forgotten while an event of their own partition is processed
     pending, later = neighbours("order-1", 2)
-    await put(agent, encode(placed("order-1")), key=b"order-1")
-    await put(agent, encode(completed("order-1")), key=b"order-1")
-    await put(agent, encode(placed(pending)), key=pending.encode())  # awaits its outcome
+    await put(agent, encode(order_placed(at=T0)), key=b"order-1")
+    await put(agent, encode(order_completed("order-1", at=T0)), key=b"order-1")
+    await put(
+        agent, encode(order_placed(order_id=pending, at=T0)), key=pending.encode()
+    )  # awaits its outcome
     clock.now = T0 + timedelta(minutes=10, seconds=1)
-    await put(agent, encode(placed(later, at=clock.now)), key=later.encode())
+    await put(agent, encode(order_placed(order_id=later, at=clock.now)), key=later.encode())
     assert sorted(ledger) == sorted([pending.encode(), later.encode()])
     # a redelivery after the retention is stale: nothing is charged again
     sent.clear()
-    assert await put(agent, encode(placed("order-1")), key=b"order-1") is Disposition.HANDLED
+    assert await put(agent, encode(order_placed(at=T0)), key=b"order-1") is Disposition.HANDLED
     assert sent == []
     assert b"order-1" not in ledger
 
 
 async def test_a_redelivery_publishes_the_identical_decision_and_decides_nothing_new(
-    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: Sent
+    agent: faust.types.AgentTestWrapperT, app: faust.App, sent: RecordingPublisher
 ) -> None:
-    data = encode(placed(amount="5000.01"))
+    data = encode(order_placed(amount="5000.01", at=T0))
     await put(agent, data)
     await put(agent, data)
-    await put(agent, encode(placed(amount="1.00")))  # republished with a new event id
+    await put(agent, encode(order_placed(amount="1.00", at=T0)))  # republished with a new event id
     first, *again = sent
     assert isinstance(first, PaymentDeclined)
     assert again == [first, first]
@@ -199,18 +155,20 @@ async def test_a_redelivery_publishes_the_identical_decision_and_decides_nothing
 
 
 async def test_bad_and_foreign_messages_are_contained(
-    agent: faust.types.AgentTestWrapperT, sent: Sent
+    agent: faust.types.AgentTestWrapperT, sent: RecordingPublisher
 ) -> None:
     assert await put(agent, b"not json") is Disposition.INVALID
     assert await put(agent, b'{"type": "order.placed.v1"}') is Disposition.INVALID
     assert await put(agent, None) is Disposition.INVALID
     assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
     # the agent is still alive and serving
-    assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
+    assert await put(agent, encode(order_placed(order_id="order-2", at=T0))) is Disposition.HANDLED
     assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]
 
 
-async def test_a_failing_handler_does_not_stop_the_agent(app: faust.App, sent: Sent) -> None:
+async def test_a_failing_handler_does_not_stop_the_agent(
+    app: faust.App, sent: RecordingPublisher
+) -> None:
     calls = 0
 
     async def flaky(event: Event) -> None:
@@ -223,6 +181,8 @@ async def test_a_failing_handler_does_not_stop_the_agent(app: faust.App, sent: S
     settings = PaymentSettings(platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"))
     flaky_app = create_app(settings, publish=flaky, clock=lambda: T0, route_failures=False)
     async with flaky_app.agents[AGENT].test_context() as agent:
-        assert await put(agent, encode(placed("order-1"))) is Disposition.FAILED
-        assert await put(agent, encode(placed("order-2"))) is Disposition.HANDLED
+        assert await put(agent, encode(order_placed(at=T0))) is Disposition.FAILED
+        assert (
+            await put(agent, encode(order_placed(order_id="order-2", at=T0))) is Disposition.HANDLED
+        )
     assert [e.order_id for e in sent] == ["order-2"]  # type: ignore[attr-defined]

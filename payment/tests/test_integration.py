@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -23,8 +22,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from contracts import (
-    OrderCancelled,
-    OrderLine,
     OrderPlaced,
     PaymentAuthorized,
     PaymentDeclined,
@@ -33,6 +30,7 @@ from contracts import (
     derived_id,
     encode,
 )
+from contracts.testing import new_order_id, order_cancelled, order_placed
 from contracts.topics import ORDERS, OUTCOMES, PAYMENTS, TopicSpec
 from payment.domain import BLOCKED, net_charge
 from tests.support import WorkerProcess, eventually_async, worker_env
@@ -131,10 +129,16 @@ class Kafka:
         """Every ``payments.v1`` record of ``order_id`` up to the current end of the topic."""
         tps = [TopicPartition(PAYMENTS.name, p) for p in range(PARTITIONS)]
         ends = await self.reader.end_offsets(tps)
-        deadline = time.monotonic() + DEADLINE
-        while [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
-            assert time.monotonic() < deadline, f"{PAYMENTS.name} not read to its end {ends}"
-            await self.payments_for(order_id)
+
+        async def at_end() -> bool:
+            if [tp for tp, end in ends.items() if await self.reader.position(tp) < end]:
+                await self.payments_for(order_id)
+                return False
+            return True
+
+        await eventually_async(
+            f"{PAYMENTS.name} read to its end {ends}", at_end, timeout=DEADLINE, interval=0
+        )
         return await self.payments_for(order_id)
 
     async def start_group_at_end(self, group: str) -> None:
@@ -167,16 +171,10 @@ async def kafka(bootstrap: str) -> AsyncIterator[Kafka]:
         yield k
 
 
-def order_placed(user: str, amount: str = "12.34") -> OrderPlaced:
-    order_id = f"it-{uuid.uuid4().hex[:12]}"
-    return OrderPlaced(
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id=user,
-        currency="EUR",
-        amount=Decimal(amount),
-        items=(OrderLine(product_id="p-1", quantity=2, unit_price=Decimal(amount) / 2),),
-    )
+def placed(user: str, amount: str = "12.34") -> OrderPlaced:
+    """An order of this test run (a fresh id) of two units of ``p-1``."""
+    line = ("p-1", 2, Decimal(amount) / 2)
+    return order_placed(line, order_id=new_order_id("it"), user_id=user, amount=amount)
 
 
 def one_charge(records: list[ConsumerRecord[bytes, bytes]], order: OrderPlaced) -> int:
@@ -202,7 +200,7 @@ async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
     worker: WorkerProcess, kafka: Kafka
 ) -> None:
     group = worker.env["PAYMENT_GROUP"]
-    order = order_placed(user="user-it")
+    order = placed(user="user-it")
     data, key = encode(order), order.order_id.encode()
 
     async def processed(partition: int, offset: int) -> bool:
@@ -233,7 +231,7 @@ async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
     assert one_charge(await kafka.all_payments_for(order.order_id), order) >= 3
 
     # ...while a new order of the same customer is decided under the new rules
-    other = order_placed(user="user-it")
+    other = placed(user="user-it")
     await kafka.place(encode(other), other.order_id.encode())
 
     async def declined() -> list[PaymentDeclined]:
@@ -242,16 +240,6 @@ async def test_an_order_is_charged_once_across_redeliveries_and_a_kill(
 
     [decision] = await eventually("PaymentDeclined", declined, worker)
     assert decision.reason == BLOCKED
-
-
-def cancellation(order: OrderPlaced, reason: str = "out_of_stock") -> OrderCancelled:
-    return OrderCancelled(
-        order_id=order.order_id,
-        correlation_id=order.correlation_id,
-        user_id=order.user_id,
-        reason=reason,  # type: ignore[arg-type]
-        detail="p-1: 0 of 2 in stock",
-    )
 
 
 async def test_cancelled_orders_are_refunded_once_even_late_or_redelivered(
@@ -269,14 +257,16 @@ async def test_cancelled_orders_are_refunded_once_even_late_or_redelivered(
         return [e for e in (decode(r.value) for r in records) if isinstance(e, cls)]
 
     # 1. a cancellation after the authorization: one refund of the amount, with the reason
-    order = order_placed(user="user-it", amount="30.00")
+    order = placed(user="user-it", amount="30.00")
     await kafka.place(encode(order), order.order_id.encode())
     await eventually(
         "PaymentAuthorized",
         lambda: kafka.payments_for(order.order_id),
         worker,
     )
-    cancel = cancellation(order, "out_of_stock")
+    cancel = order_cancelled(
+        order.order_id, "out_of_stock", "p-1: 0 of 2 in stock", user_id=order.user_id
+    )
     await kafka.send(OUTCOMES, encode(cancel), order.order_id.encode())
 
     async def refunded() -> list[PaymentRefunded]:
@@ -296,8 +286,10 @@ async def test_cancelled_orders_are_refunded_once_even_late_or_redelivered(
 
     # 3. the cancellation overtakes the order (payment was behind, the saga timed it
     #    out): the late order is authorized and refunded at once, net charge zero
-    late = order_placed(user="user-it", amount="12.00")
-    timeout = cancellation(late, "timeout")
+    late = placed(user="user-it", amount="12.00")
+    timeout = order_cancelled(
+        late.order_id, "timeout", "p-1: 0 of 2 in stock", user_id=late.user_id
+    )
     sent = await kafka.send(OUTCOMES, encode(timeout), late.order_id.encode())
     await eventually("the cancellation's commit", lambda: processed(OUTCOMES, sent), worker)
     assert await kafka.payments_for(late.order_id) == []

@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,22 +25,22 @@ from aiokafka.partitioner import murmur2
 
 from contracts import (
     Event,
-    InventoryRejected,
-    InventoryReserved,
     OrderCancelled,
     OrderCompleted,
-    OrderLine,
     OrderPlaced,
-    PaymentAuthorized,
-    PaymentDeclined,
-    Shortage,
-    StockLine,
     decode,
     encode,
     key_of,
-    reaction,
 )
 from contracts.routing import TOPIC_OF
+from contracts.testing import (
+    inventory_rejected,
+    inventory_reserved,
+    new_order_id,
+    order_placed,
+    payment_authorized,
+    payment_declined,
+)
 from contracts.topics import INVENTORY, ORDERS, OUTCOMES, PAYMENTS, SAGA_TICKS
 from saga.domain import outcome_id
 from sagactl.topics_admin import ensure_topics
@@ -157,7 +157,13 @@ class Kafka:
             await self.outcomes_for(order_id)
             return all([await self.reader.position(tp) >= end for tp, end in ends.items()])
 
-        await self.eventually(f"{OUTCOMES.name} read to its end", read_to_end)
+        await eventually_async(
+            f"{OUTCOMES.name} read to its end",
+            read_to_end,
+            self.worker,
+            timeout=WAIT_S,
+            interval=0.02,
+        )
         return await self.outcomes_for(order_id)
 
     async def processed(self, landed: list[tuple[TopicPartition, int]]) -> None:
@@ -172,16 +178,18 @@ class Kafka:
                 for tp, offset in landed
             )
 
-        await self.eventually("the saga's offset commits", committed)
-
-    async def eventually(self, what: str, check: Callable[[], Awaitable[T]]) -> T:
-        """Poll ``check`` until it returns something truthy; fail after ``WAIT_S``."""
-        return await eventually_async(what, check, self.worker, timeout=WAIT_S, interval=0.02)
+        await eventually_async(
+            "the saga's offset commits", committed, self.worker, timeout=WAIT_S, interval=0.02
+        )
 
     async def outcome(self, order_id: str) -> tuple[Event, ConsumerRecord[bytes, bytes]]:
         """Wait for the first outcome of ``order_id``."""
-        [record, *_] = await self.eventually(
-            f"the outcome of {order_id}", lambda: self.outcomes_for(order_id)
+        [record, *_] = await eventually_async(
+            f"the outcome of {order_id}",
+            lambda: self.outcomes_for(order_id),
+            self.worker,
+            timeout=WAIT_S,
+            interval=0.02,
         )
         return decode(record.value), record
 
@@ -197,53 +205,17 @@ async def kafka(bootstrap: str, worker: SagaWorker) -> AsyncIterator[Kafka]:
 
 async def warm_up(kafka: Kafka) -> None:
     """Wait until the worker decides, and its leader ticks: a timeout comes through."""
-    probe = order_placed(at=datetime.now(UTC) - timedelta(seconds=DEADLINE_S))
+    probe = placed(at=datetime.now(UTC) - timedelta(seconds=DEADLINE_S))
     await kafka.send(probe)
     event, _ = await kafka.outcome(probe.order_id)
     assert isinstance(event, OrderCancelled)
     assert event.reason == "timeout"
 
 
-def order_placed(at: datetime | None = None) -> OrderPlaced:
-    order_id = f"it-{uuid.uuid4().hex[:12]}"
-    return OrderPlaced(
-        occurred_at=at or datetime.now(UTC),
-        order_id=order_id,
-        correlation_id=order_id,
-        user_id="user-it",
-        currency="EUR",
-        amount=Decimal("12.00"),
-        items=(OrderLine(product_id="p-1", quantity=2, unit_price=Decimal("6.00")),),
-    )
-
-
-def authorized(order: OrderPlaced) -> PaymentAuthorized:
-    return reaction(
-        order, PaymentAuthorized, user_id=order.user_id, amount=order.amount, currency="EUR"
-    )
-
-
-def declined(order: OrderPlaced) -> PaymentDeclined:
-    return reaction(
-        order,
-        PaymentDeclined,
-        user_id=order.user_id,
-        amount=order.amount,
-        currency="EUR",
-        reason="credit_limit_exceeded",
-    )
-
-
-def reserved(order: OrderPlaced) -> InventoryReserved:
-    return reaction(order, InventoryReserved, items=(StockLine(product_id="p-1", quantity=2),))
-
-
-def rejected(order: OrderPlaced) -> InventoryRejected:
-    return reaction(
-        order,
-        InventoryRejected,
-        shortages=(Shortage(product_id="p-1", requested=2, available=1),),
-    )
+def placed(at: datetime | None = None) -> OrderPlaced:
+    """An order of this test run (a fresh id), occurred at ``at`` (default now)."""
+    oid = new_order_id("it")
+    return order_placed(("p-1", 2, "6.00"), order_id=oid, user_id="user-it", at=at)
 
 
 def the_one_outcome(records: list[ConsumerRecord[bytes, bytes]], order_id: str) -> Any:
@@ -259,8 +231,8 @@ def the_one_outcome(records: list[ConsumerRecord[bytes, bytes]], order_id: str) 
 
 
 async def test_both_answers_positive_complete_the_order(kafka: Kafka) -> None:
-    order = order_placed()
-    await kafka.send(order, authorized(order), reserved(order))
+    order = placed()
+    await kafka.send(order, payment_authorized(order), inventory_reserved(order))
     event, _ = await kafka.outcome(order.order_id)
     assert isinstance(event, OrderCompleted)
     assert event.event_id == outcome_id(order.order_id, OrderCompleted)
@@ -269,24 +241,24 @@ async def test_both_answers_positive_complete_the_order(kafka: Kafka) -> None:
 
 
 async def test_a_payment_decline_cancels_the_order(kafka: Kafka) -> None:
-    order = order_placed()
-    await kafka.send(order, reserved(order), declined(order))
+    order = placed()
+    await kafka.send(order, inventory_reserved(order), payment_declined(order))
     event, _ = await kafka.outcome(order.order_id)
     assert isinstance(event, OrderCancelled)
     assert (event.reason, event.detail) == ("payment_declined", "credit_limit_exceeded")
 
 
 async def test_an_inventory_rejection_cancels_the_order_out_of_stock(kafka: Kafka) -> None:
-    order = order_placed()
-    await kafka.send(order, rejected(order), authorized(order))
+    order = placed()
+    await kafka.send(order, inventory_rejected(order, ("p-1", 2, 1)), payment_authorized(order))
     event, _ = await kafka.outcome(order.order_id)
     assert isinstance(event, OrderCancelled)
     assert (event.reason, event.detail) == ("out_of_stock", "p-1: requested 2, available 1")
 
 
 async def test_answers_before_the_order_event_complete_it(kafka: Kafka) -> None:
-    order = order_placed()
-    await kafka.send(authorized(order), reserved(order))
+    order = placed()
+    await kafka.send(payment_authorized(order), inventory_reserved(order))
     event, _ = await kafka.outcome(order.order_id)
     assert isinstance(event, OrderCompleted)
     landed = await kafka.send(order)  # the OrderPlaced, late: nothing new
@@ -298,9 +270,9 @@ async def test_answers_before_the_order_event_complete_it(kafka: Kafka) -> None:
 
 
 async def test_a_missing_answer_times_out_within_a_second_of_the_deadline(kafka: Kafka) -> None:
-    orders = [order_placed() for _ in range(5)]
+    orders = [placed() for _ in range(5)]
     for order in orders:
-        await kafka.send(order, authorized(order))  # inventory never answers
+        await kafka.send(order, payment_authorized(order))  # inventory never answers
     lateness = []
     for order in orders:
         event, record = await kafka.outcome(order.order_id)
@@ -318,12 +290,12 @@ async def test_a_missing_answer_times_out_within_a_second_of_the_deadline(kafka:
 
 
 async def test_a_late_answer_after_the_timeout_changes_nothing(kafka: Kafka) -> None:
-    order = order_placed()
+    order = placed()
     await kafka.send(order)
     cancelled, _ = await kafka.outcome(order.order_id)
     assert isinstance(cancelled, OrderCancelled)
     assert cancelled.reason == "timeout"
-    landed = await kafka.send(authorized(order), reserved(order))
+    landed = await kafka.send(payment_authorized(order), inventory_reserved(order))
     await kafka.processed(landed)
     records = await kafka.all_outcomes_for(order.order_id)
     assert the_one_outcome(records, order.order_id) == cancelled
@@ -336,16 +308,16 @@ async def test_a_late_order_is_decided_by_its_answers_or_times_out_from_when_see
     """Issue 12 finding 5: an OrderPlaced delayed 60 s by an outage completes with its
     answers; one 700 s late that nobody answers (the participants ignore it as stale) is
     cancelled as a timeout, not left pending."""
-    delayed = order_placed(at=datetime.now(UTC) - timedelta(seconds=60))
+    delayed = placed(at=datetime.now(UTC) - timedelta(seconds=60))
     await kafka.send(delayed)
     # a few ticks (0.5 s apart) but less than the deadline (3 s) after the saga saw it:
     # counted from occurred_at it would be cancelled by now
     await asyncio.sleep(DEADLINE_S / 2)
-    await kafka.send(authorized(delayed), reserved(delayed))
+    await kafka.send(payment_authorized(delayed), inventory_reserved(delayed))
     event, _ = await kafka.outcome(delayed.order_id)
     assert isinstance(event, OrderCompleted)
 
-    late = order_placed(at=datetime.now(UTC) - timedelta(seconds=700))
+    late = placed(at=datetime.now(UTC) - timedelta(seconds=700))
     await kafka.send(late)
     event, _ = await kafka.outcome(late.order_id)
     assert isinstance(event, OrderCancelled)
@@ -360,8 +332,8 @@ async def test_a_late_order_is_decided_by_its_answers_or_times_out_from_when_see
 
 
 async def test_duplicates_emit_no_second_outcome(kafka: Kafka) -> None:
-    order = order_placed()
-    pay, inv = authorized(order), reserved(order)
+    order = placed()
+    pay, inv = payment_authorized(order), inventory_reserved(order)
     await kafka.send(order, pay, order)
     await kafka.send(inv)
     event, _ = await kafka.outcome(order.order_id)
@@ -385,12 +357,12 @@ async def test_undecided_and_decided_orders_survive_a_kill(
     kafka: Kafka, worker: SagaWorker
 ) -> None:
     """kill -9: the table comes back from its changelog, the due index from the table."""
-    done = order_placed()
-    await kafka.send(done, authorized(done), reserved(done))
+    done = placed()
+    await kafka.send(done, payment_authorized(done), inventory_reserved(done))
     completed, _ = await kafka.outcome(done.order_id)
     # still undecided when the worker dies: its deadline is 10 s away
-    waiting = order_placed(at=datetime.now(UTC) + timedelta(seconds=10 - DEADLINE_S))
-    landed = await kafka.send(waiting, authorized(waiting))
+    waiting = placed(at=datetime.now(UTC) + timedelta(seconds=10 - DEADLINE_S))
+    landed = await kafka.send(waiting, payment_authorized(waiting))
     await kafka.processed(landed)  # its state is in the changelog (flushed before the commit)
     assert await kafka.outcomes_for(waiting.order_id) == []
     worker.stop(signal.SIGKILL)
@@ -403,6 +375,6 @@ async def test_undecided_and_decided_orders_survive_a_kill(
         "no answer from inventory by the deadline",
     )
     # the completed order is still remembered: a late, contradicting answer changes nothing
-    landed = await kafka.send(declined(done))
+    landed = await kafka.send(payment_declined(done))
     await kafka.processed(landed)
     assert the_one_outcome(await kafka.all_outcomes_for(done.order_id), done.order_id) == completed

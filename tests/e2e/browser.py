@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from harness import packages
+from tests.support import eventually
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -120,11 +121,11 @@ class Browser:
 
     def goto(self, url: str, timeout: float = 30.0) -> None:
         self.send("Page.navigate", url=url)
-        deadline = time.monotonic() + timeout
-        while self.evaluate("document.readyState") != "complete":
-            if time.monotonic() > deadline:
-                raise BrowserError(f"{url} did not finish loading in {timeout}s")
-            time.sleep(0.05)
+        eventually(
+            lambda: self.evaluate("document.readyState") == "complete",
+            timeout=timeout,
+            what=f"{url} to finish loading",
+        )
 
     def click(self, selector: str) -> None:
         """A real mouse click at the middle of the element."""

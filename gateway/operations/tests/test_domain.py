@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from contracts import Attempt
 from contracts import failures as wire
+from contracts.testing import DEAD_AT as T0
+from contracts.testing import dead_letter
 from gateway.operations.domain import (
     for_group,
     full_history,
@@ -11,7 +13,6 @@ from gateway.operations.domain import (
     shown,
     shown_headers,
 )
-from gateway.operations.tests.factories import T0, dead_letter
 
 
 def test_a_redrive_sends_the_original_bytes_back_to_the_original_topic_for_its_group() -> None:

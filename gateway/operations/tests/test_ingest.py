@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.testing import dead_letter
 from gateway.consumed import Seen
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.models import DeadLetterRecord
 from gateway.operations.selectors import dead_letter_event
-from gateway.operations.tests.factories import dead_letter
 
 pytestmark = pytest.mark.django_db
 
