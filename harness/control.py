@@ -5,9 +5,10 @@ Protocol: the client connects, sends one JSON object on one line, reads one JSON
 back and closes. Requests: ``{"op": "status"}``, ``{"op": "scale", "service": "payment",
 "count": 3}``, ``{"op": "stop", "service": "payment"}`` (every process of it),
 ``{"op": "start", "names": ["payment", "payment.2"]}``. Answers carry ``"ok": true`` or
-``"ok": false`` with an ``"error"``. The socket is created with mode 0600: only the user
-who runs the platform can drive it. Only local processes are managed; nothing here
-talks to Kafka.
+``"ok": false`` with an ``"error"``. A status lists every process with its ``state``
+(running, restarting, crash-looping, stopped) and its ``restarts`` (after crashes). The
+socket is created with mode 0600: only the user who runs the platform can drive it.
+Only local processes are managed; nothing here talks to Kafka.
 """
 
 from __future__ import annotations

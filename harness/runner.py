@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from harness.healing import RestartPolicy
 from harness.plan import ENV_VARS
 from harness.ports import free_port, port_is_free
 from harness.services import (
@@ -57,6 +58,9 @@ class PlatformOptions:
     create_topics: bool = True
     stream: TextIO | None = None
     color: bool | None = None
+    #: Restart a process that exits unexpectedly, with this backoff (`sagactl run` and
+    #: the integration tests' platforms do); None leaves it down.
+    restart: RestartPolicy | None = None
 
 
 #: Settings a local platform runs with unless the environment says otherwise. It is a
@@ -111,6 +115,7 @@ class Platform:
             log_dir=self.options.log_dir,
             color=self.options.color,
             on_unexpected_exit=on_unexpected_exit,
+            restart=self.options.restart,
         )
 
     @property
@@ -183,6 +188,9 @@ class Platform:
                     "group": i.service.group,
                     "running": running,
                     "pid": self.supervisor.pid(i.name) if running else None,
+                    # running, restarting, crash-looping or stopped (`Supervisor.state`)
+                    "state": self.supervisor.state(i.name),
+                    "restarts": self.supervisor.restarts(i.name),
                 }
             )
         return {
@@ -213,8 +221,21 @@ class Platform:
                 self._run_oneshot(f"{service}-setup", spec.setup)
             started: list[str] = []
             stopped: list[str] = []
-            for instance in sorted(current, key=lambda i: i.index, reverse=True)[
-                : max(0, len(current) - count)
+            # A member that is down (crashed, or waiting out its restart backoff) does not
+            # count: it is started again now while the scale needs it, forgotten if not.
+            alive = [i for i in current if self.supervisor.is_running(i.name)]
+            for instance in sorted(current, key=lambda i: i.index):
+                if instance in alive:
+                    continue
+                if len(alive) < count:
+                    self._launch(instance.name)
+                    alive.append(instance)
+                    started.append(instance.name)
+                else:
+                    self.supervisor.stop(instance.name)  # cancels a pending restart
+                    self.instances.remove(instance)
+            for instance in sorted(alive, key=lambda i: i.index, reverse=True)[
+                : max(0, len(alive) - count)
             ]:
                 self.supervisor.stop(instance.name)
                 self.instances.remove(instance)
@@ -235,11 +256,14 @@ class Platform:
             return started, stopped
 
     def stop_service(self, service: str) -> list[str]:
-        """Stop every running process of ``service`` (they stay in the table); return their
-        names, for `start_names` to bring back."""
+        """Stop every running process of ``service`` (they stay in the table), and cancel
+        the pending restart of any that crashed; return their names, for `start_names` to
+        bring back."""
         with self._changing:
             names = [
-                i.name for i in self.instances_of(service) if self.supervisor.is_running(i.name)
+                i.name
+                for i in self.instances_of(service)
+                if self.supervisor.is_running(i.name) or self.supervisor.is_restarting(i.name)
             ]
             for name in names:
                 self.supervisor.stop(name)

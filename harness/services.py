@@ -79,9 +79,20 @@ SERVICES: tuple[Service, ...] = (
         # The staff user of the DLQ/fault APIs, from ADMIN_USERNAME/ADMIN_PASSWORD if set.
         setup=("{python}", "manage.py", "ensure_admin"),
     ),
-    Service("relay", ("{python}", "manage.py", "relay_outbox"), uses_db=True),
+    # Both wait (logging "waiting for Kafka/PostgreSQL at ...") until their dependencies
+    # answer; ready once connected.
     Service(
-        "projector", ("{python}", "manage.py", "project_events"), uses_db=True, group="projector"
+        "relay",
+        ("{python}", "manage.py", "relay_outbox"),
+        ready=LogLine(r"relay: connected to Kafka"),
+        uses_db=True,
+    ),
+    Service(
+        "projector",
+        ("{python}", "manage.py", "project_events"),
+        ready=LogLine(r"projector: consuming"),
+        uses_db=True,
+        group="projector",
     ),
     worker("payment"),
     # Stock lives in Redis: load the catalogue unless it is already there.

@@ -18,12 +18,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from harness.healing import Healing, RestartPolicy
 from harness.process import ChildProcess
 from harness.waiting import wait_until
 
@@ -94,6 +96,11 @@ class Supervisor:
     Output goes line by line to ``stream`` prefixed with the padded process name
     (coloured on a terminal), or, when ``log_dir`` is given, to ``log_dir/<name>.log``.
     The supervisor's own messages (start, stop, unexpected exits) always go to ``stream``.
+
+    With a ``restart`` policy, a process that exits unexpectedly (not a one-shot, not
+    stopped or killed through this supervisor) is started again after the policy's
+    backoff, and a crash loop is reported loudly; without one it stays down. A deliberate
+    `stop`, `kill` or `stop_all` is never undone, and a `start` replaces a pending restart.
     """
 
     def __init__(
@@ -104,6 +111,8 @@ class Supervisor:
         color: bool | None = None,
         on_unexpected_exit: Callable[[Exit], None] | None = None,
         tail_lines: int = 200,
+        restart: RestartPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stream: TextIO = stream if stream is not None else sys.stdout
         self._log_dir = log_dir
@@ -119,6 +128,14 @@ class Supervisor:
         self._write_lock = threading.Lock()
         #: Every exit nobody asked for, oldest first.
         self.unexpected_exits: list[Exit] = []
+        self.restart_policy = restart
+        self._clock = clock
+        self._healing: dict[str, Healing] = {}
+        self._started_at: dict[str, float] = {}
+        #: name -> the timer of its pending restart (cancelled by stop, kill, start).
+        self._pending: dict[str, threading.Timer] = {}
+        #: Set by `stop_all`: no process is restarted after it.
+        self._closing = False
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -143,7 +160,13 @@ class Supervisor:
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self, target: ProcessSpec | str) -> int:
-        """Start a process (a new spec, or a registered name again); return its pid."""
+        """Start a process (a new spec, or a registered name again); return its pid.
+        A restart pending for it is cancelled (this start replaces it)."""
+        with self._lock:
+            self._closing = False
+            return self._start(target)
+
+    def _start(self, target: ProcessSpec | str) -> int:
         with self._lock:
             if isinstance(target, ProcessSpec):
                 self.add(target)
@@ -153,6 +176,7 @@ class Supervisor:
             if self.is_running(name):
                 raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
             spec = self._spec(name)
+            self._cancel_restart(name)
             process = ChildProcess(
                 name,
                 spec.argv,
@@ -169,6 +193,7 @@ class Supervisor:
             except OSError as exc:
                 raise SupervisorError(f"cannot start {name} ({spec.argv[0]}): {exc}") from exc
             self._runs[name] = process
+            self._started_at[name] = self._clock()
             if name in self._started:
                 self._started.remove(name)
             self._started.append(name)
@@ -176,8 +201,11 @@ class Supervisor:
             return pid
 
     def stop(self, name: str, timeout: float | None = None) -> int | None:
-        """SIGTERM the process group, SIGKILL it after ``timeout``; return the exit code."""
+        """SIGTERM the process group, SIGKILL it after ``timeout``; return the exit code.
+        A restart pending for it is cancelled: it stays stopped."""
         spec = self._spec(name)
+        with self._lock:
+            self._cancel_restart(name)
         process = self._runs.get(name)
         if process is None:
             return None
@@ -190,8 +218,11 @@ class Supervisor:
         )
 
     def kill(self, name: str) -> int | None:
-        """SIGKILL the process group at once (a simulated crash); return the exit code."""
+        """SIGKILL the process group at once (a simulated crash, but a deliberate one: it is
+        not restarted); return the exit code."""
         self._spec(name)
+        with self._lock:
+            self._cancel_restart(name)
         process = self._runs.get(name)
         return None if process is None else process.kill()
 
@@ -201,7 +232,11 @@ class Supervisor:
         return self.start(name)
 
     def stop_all(self, timeout: float | None = None) -> None:
-        """Stop every running process, the most recently started first."""
+        """Stop every running process, the most recently started first; no restarts after."""
+        with self._lock:
+            self._closing = True
+            for name in list(self._pending):
+                self._cancel_restart(name)
         for name in reversed(list(self._started)):
             self.stop(name, timeout)
 
@@ -268,6 +303,30 @@ class Supervisor:
         process = self._runs.get(name)
         return process is not None and process.running
 
+    def is_restarting(self, name: str) -> bool:
+        """Down after a crash, with its restart scheduled."""
+        return name in self._pending
+
+    def restarts(self, name: str) -> int:
+        """How many times the supervisor restarted ``name`` after a crash."""
+        healing = self._healing.get(name)
+        return healing.restarts if healing is not None else 0
+
+    def crash_looping(self, name: str) -> bool:
+        healing = self._healing.get(name)
+        return healing is not None and healing.looping(self._clock())
+
+    def state(self, name: str) -> str:
+        """``running``, ``restarting`` (waiting out its backoff), ``crash-looping``
+        (crashed again and again lately, running or not) or ``stopped``."""
+        if self.crash_looping(name) and (self.is_running(name) or self.is_restarting(name)):
+            return "crash-looping"
+        if self.is_running(name):
+            return "running"
+        if self.is_restarting(name):
+            return "restarting"
+        return "stopped"
+
     def pid(self, name: str) -> int:
         return self._run(name).pid or 0
 
@@ -317,6 +376,58 @@ class Supervisor:
         )
         if self._on_unexpected_exit is not None:
             self._on_unexpected_exit(event)
+        self._schedule_restart(process)
+
+    def _schedule_restart(self, process: ChildProcess) -> None:
+        """Start ``process``'s name again after the policy's backoff (if there is a
+        policy, nobody stopped everything, and no other run replaced this one)."""
+        name = process.name
+        policy = self.restart_policy
+        with self._lock:
+            if policy is None or process.oneshot or self._closing:
+                return
+            if self._runs.get(name) is not process or name in self._pending:
+                return
+            healing = self._healing.setdefault(name, Healing(policy))
+            now = self._clock()
+            delay = healing.crashed(self._started_at.get(name, now), now)
+            timer = threading.Timer(delay, self._revive, args=(process,))
+            timer.daemon = True
+            timer.name = f"restart:{name}"
+            self._pending[name] = timer
+            looping = healing.looping(now)
+        self._say(f"restarting {name} in {delay:g}s (restart #{healing.restarts + 1})")
+        if looping:
+            self._say(
+                f"!!! {name} is CRASH-LOOPING: {len(healing.crashes)} crashes, at least"
+                f" {policy.loop_restarts} within {policy.loop_window:g}s; it is restarted"
+                f" with backoff up to {policy.cap:g}s until it stays up. Look at its last"
+                " lines above.",
+                loud=True,
+            )
+        timer.start()
+
+    def _revive(self, process: ChildProcess) -> None:
+        name = process.name
+        with self._lock:
+            timer = self._pending.get(name)
+            if timer is None or timer is not threading.current_thread():
+                return  # cancelled, or replaced by a start/stop meanwhile
+            del self._pending[name]
+            if self._closing or self._runs.get(name) is not process or self.is_running(name):
+                return
+            try:
+                self._start(name)
+            except SupervisorError as exc:
+                self._say(f"!!! cannot restart {name}: {exc}", loud=True)
+                self._schedule_restart(process)
+                return
+            self._healing[name].restarted()
+
+    def _cancel_restart(self, name: str) -> None:
+        timer = self._pending.pop(name, None)
+        if timer is not None:
+            timer.cancel()
 
     def _width(self) -> int:
         return max([len(SELF_NAME), *(len(name) for name in self._specs)])

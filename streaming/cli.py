@@ -9,6 +9,7 @@ from typing import NoReturn
 import faust
 
 from streaming.internal_topics import ensure_internal_topics
+from streaming.startup import wait_for_kafka
 
 
 def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
@@ -19,7 +20,9 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
     and recovery), and the web server runs only when ``create_app`` enabled it (the worker's
     ``FAUST_WEB_PORT``) (Faust's command line would start it on port 6066
     always, so a second worker on the same machine would collide). Before a worker
-    starts, its table changelogs are created (``streaming.internal_topics``).
+    starts, it waits until the brokers answer (``streaming.startup``: a worker started
+    while Kafka is down waits, saying so, instead of exiting) and its table changelogs
+    are created (``streaming.internal_topics``).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if "worker" in args:
@@ -27,7 +30,8 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
             args += ["--loglevel", "info"]
         if not any(a in ("--with-web", "--without-web") for a in args):
             args.append("--with-web" if app.conf.web_enabled else "--without-web")
-        ensure_internal_topics(app, bootstrap_servers(app))
+        bootstrap = bootstrap_servers(app)
+        wait_for_kafka(bootstrap, lambda: ensure_internal_topics(app, bootstrap))
     sys.argv = [sys.argv[0], *args]
     app.main()
 

@@ -10,6 +10,11 @@ Delivery: at least once. A row is marked sent only after the broker acknowledged
 it (acks=all); a broker outage delays rows, never drops them. A crash between the
 acknowledgement and the mark re-sends the row with the same ``event_id``, which
 consumers drop as a duplicate.
+
+Outages: it connects its producer at start and after every failure; while Kafka or
+PostgreSQL does not answer it logs "waiting for Kafka/PostgreSQL at ..." with backoff
+(and has not printed its "connected" line yet) instead of exiting, and drops a
+database connection the server closed so the next attempt opens a new one.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from datetime import timedelta
 
 import psycopg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from asgiref.sync import sync_to_async
+from django import db
 from django.db import connection
 
 from gateway.outbox.services import (
@@ -62,12 +69,19 @@ class OutboxRelay:
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    await self._get_producer()  # at start and after a failure: connect first
                     sent = await self.relay_once()
                 except Exception as exc:
                     log.warning(
-                        "relay: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff
+                        "relay: %s (%s: %s); retrying in %.1fs",
+                        self._waiting_for(exc),
+                        type(exc).__name__,
+                        str(exc).strip(),
+                        backoff,
                     )
                     await self._drop_producer()
+                    if isinstance(exc, db.Error):
+                        await sync_to_async(_drop_connection)()
                     await _wait_any(stop, timeout=backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -122,7 +136,19 @@ class OutboxRelay:
                 await producer.stop()
                 raise
             self._producer = producer
+            log.info("relay: connected to Kafka at %s", ",".join(self.config.bootstrap))
         return self._producer
+
+    def _waiting_for(self, exc: Exception) -> str:
+        """What the relay waits for after ``exc``: ``waiting for Kafka at ...``."""
+        if isinstance(exc, db.Error):
+            settings = connection.settings_dict
+            where = f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or ''}"
+            name = "PostgreSQL" if connection.vendor == "postgresql" else connection.vendor
+            return f"waiting for {name} at {where}"
+        if isinstance(exc, (KafkaError, OSError, TimeoutError)):
+            return f"waiting for Kafka at {','.join(self.config.bootstrap)}"
+        return "publishing failed"
 
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
@@ -159,6 +185,14 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("relay: LISTEN connection lost (%s); reconnecting", exc)
                 await _wait_any(stop, timeout=1.0)
+
+
+def _drop_connection() -> None:
+    """Forget a connection the database server dropped (Django would reuse it)."""
+    try:
+        connection.close()
+    except Exception:
+        log.debug("relay: closing the broken connection failed", exc_info=True)
 
 
 async def _wait_any(*events: asyncio.Event, timeout: float) -> None:

@@ -8,6 +8,14 @@ It also reads ``orders.dlq.v1`` into the operators' dead-letter table, and dead-
 its own poison messages (undecodable or invalid) there before committing past them:
 nothing is skipped silently. A redriven record meant for another group
 (``redrive.group``) is not for the projector and is skipped.
+
+Outages: started while Kafka or PostgreSQL is down, or losing either while it runs, it
+logs "waiting for Kafka/PostgreSQL at ..." with backoff and starts its consumer again
+once they answer, instead of exiting. A commit the broker refuses after a group
+rebalance (``CommitFailedError``, e.g. ~20 s after a broker restart, when the group
+forgot this member) re-joins the group the same way. Nothing is lost or applied twice:
+the batch was not committed, so it is read again from the group's committed offsets,
+and the fold is idempotent.
 """
 
 from __future__ import annotations
@@ -15,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from asgiref.sync import sync_to_async
+from django import db
 
 import contracts
 from contracts import DeadLetter, topics
@@ -37,6 +48,10 @@ log = logging.getLogger("gateway.projector")
 
 __all__ = ["GROUP", "TOPICS", "run"]
 
+#: Seconds before consuming again after an outage, doubling up to ``RETRY_CAP``.
+RETRY_INITIAL = 0.5
+RETRY_CAP = 10.0
+
 
 async def run(
     bootstrap: list[str],
@@ -46,7 +61,57 @@ async def run(
     broadcaster: Broadcaster | None = None,
 ) -> None:
     """Consume until ``stop``; after each committed batch, push what changed to the
-    dashboard's browsers (``broadcaster``)."""
+    dashboard's browsers (``broadcaster``). Rides out Kafka and PostgreSQL outages."""
+    broadcaster = broadcaster or Broadcaster()
+    delay = RETRY_INITIAL
+
+    def consuming() -> None:
+        nonlocal delay
+        delay = RETRY_INITIAL
+
+    while not stop.is_set():
+        try:
+            await _consume(bootstrap, stop, group, broadcaster, consuming)
+            return
+        except CommitFailedError as exc:
+            log.warning(
+                "projector: the broker refused the commit after a group rebalance (%s);"
+                " re-joining the group: the uncommitted batch is read again (idempotent)",
+                exc,
+            )
+            wait = RETRY_INITIAL
+        except (KafkaError, OSError, TimeoutError) as exc:
+            wait = delay
+            log.warning(
+                "projector: waiting for Kafka at %s (%s: %s); retrying in %.1fs",
+                ",".join(bootstrap),
+                type(exc).__name__,
+                exc,
+                wait,
+            )
+        except db.Error as exc:
+            wait = delay
+            log.warning(
+                "projector: waiting for PostgreSQL at %s (%s: %s); retrying in %.1fs",
+                _database_address(),
+                type(exc).__name__,
+                str(exc).strip(),
+                wait,
+            )
+            await sync_to_async(_drop_connection)()
+        delay = min(delay * 2, RETRY_CAP)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+
+
+async def _consume(
+    bootstrap: list[str],
+    stop: asyncio.Event,
+    group: str,
+    broadcaster: Broadcaster,
+    consuming: Callable[[], None],
+) -> None:
+    """One consumer's life: start it, fold batches until ``stop``; an outage raises."""
     consumer = AIOKafkaConsumer(
         *TOPICS,
         bootstrap_servers=bootstrap,
@@ -57,10 +122,11 @@ async def run(
         fetch_max_wait_ms=100,
     )
     sender = DeadLetterSender(bootstrap)
-    broadcaster = broadcaster or Broadcaster()
-    await consumer.start()
-    log.info("projector: consuming %s as group %r", TOPICS, group)
     try:
+        await consumer.start()
+        await sync_to_async(_check_database)()
+        log.info("projector: consuming %s as group %r", TOPICS, group)
+        consuming()
         while not stop.is_set():
             polled = await consumer.getmany(timeout_ms=500, max_records=1000)
             batch: list[Seen] = []
@@ -101,8 +167,29 @@ async def run(
             if batch:
                 await broadcaster.publish([seen.event for seen in batch])
     finally:
-        await sender.close()
-        await consumer.stop()
+        with contextlib.suppress(Exception):
+            await sender.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer.stop(), 10)
+
+
+def _check_database() -> None:
+    """Raise a `django.db.Error` unless the read model's database answers."""
+    with db.connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _drop_connection() -> None:
+    """Forget a connection the database server dropped (Django would reuse it)."""
+    with contextlib.suppress(Exception):
+        db.connection.close()
+
+
+def _database_address() -> str:
+    settings = db.connection.settings_dict
+    host = settings.get("HOST") or "localhost"
+    port = settings.get("PORT")
+    return f"{host}:{port}/{settings.get('NAME')}" if port else f"{host}/{settings.get('NAME')}"
 
 
 def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -12,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.healing import RestartPolicy
 from harness.runner import Platform, PlatformError, PlatformOptions, fill, http_ok
 from harness.services import SERVICES, HttpOk, LogLine, Service, ServiceError
 from sagactl.commands import run as run_command
 from sagactl.commands.run import banner, redact
+from tests.support.waiting import eventually
 
 #: Answers 200 on /health, 404 elsewhere; port from argv.
 FAKE_GATEWAY = """
@@ -250,3 +254,37 @@ def test_run_refuses_a_busy_port_before_starting_the_stack(
         busy.listen()
         assert run_cli("--port", str(busy.getsockname()[1])) == 2
     assert "already in use" in capsys.readouterr().err
+
+
+def test_a_crashed_instance_is_restarted_and_its_restarts_show_in_the_status(
+    tmp_path: Path, out: io.StringIO
+) -> None:
+    policy = RestartPolicy(initial=0.05, cap=0.2)
+    with make(tmp_path, out, scale={"payment": 2}, restart=policy) as platform:
+        crashed = platform.supervisor.pid("payment.2")
+        os.kill(crashed, signal.SIGKILL)
+        eventually(
+            lambda: (
+                platform.supervisor.is_running("payment.2")
+                and platform.supervisor.pid("payment.2") != crashed
+            ),
+            timeout=10,
+            what="payment.2 restarted",
+        )
+        platform.wait_ready("payment.2")
+        rows = {p["name"]: p for p in platform.status()["processes"]}  # type: ignore[attr-defined]
+        assert (rows["payment.2"]["state"], rows["payment.2"]["restarts"]) == ("running", 1)
+        assert (rows["payment.1"]["state"], rows["payment.1"]["restarts"]) == ("running", 0)
+
+
+def test_scale_replaces_a_dead_member(tmp_path: Path, out: io.StringIO) -> None:
+    with make(tmp_path, out, scale={"payment": 2}) as platform:  # no restart policy
+        platform.supervisor.kill("payment.1")
+        assert platform.running_names() == ["gateway", "relay", "payment.2"]
+        started, stopped = platform.scale("payment", 2)
+        assert (started, stopped) == (["payment.1"], [])
+        assert sorted(platform.running_names()) == ["gateway", "payment.1", "payment.2", "relay"]
+        platform.supervisor.kill("payment.2")
+        started, stopped = platform.scale("payment", 1)  # the live one is enough
+        assert (started, stopped) == ([], [])
+        assert platform.names == ["gateway", "relay", "payment.1"]

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.control import ControlError, ControlServer, answers, default_path
+from harness.healing import RestartPolicy
 from harness.ports import port_is_free
 from harness.runner import Platform, PlatformError, PlatformOptions
 from harness.services import ServiceError, instances, parse_only, parse_scale
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
             log_dir=args.log_dir,
             ready_timeout=args.ready_timeout,
+            # A process that exits unexpectedly is started again, with backoff.
+            restart=RestartPolicy(),
         )
         instances(options.services or (), options.scale)  # fail before starting anything
     except ServiceError as exc:
@@ -158,8 +161,8 @@ def _stop_on_signals() -> dict[int, Any]:
 
 def _keep_going(event: Exit) -> None:
     print(
-        f"sagactl: {event.name} is down ({event.description}); the other processes keep"
-        " running. Press Ctrl-C to stop everything.",
+        f"sagactl: {event.name} is down ({event.description}); the supervisor restarts it"
+        " (`sagactl scale` shows its state and restarts). Press Ctrl-C to stop everything.",
         flush=True,
     )
 

@@ -21,9 +21,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             " has, e.g. `sagactl scale payment=3`, then `sagactl scale payment=1`. New workers"
             " join the consumer group and the broker moves partitions to them; a removed"
             " worker is stopped with SIGTERM (it finishes its event in flight, commits and"
-            " leaves the group). 0 stops every worker of the service. It waits until new"
-            " workers are ready. Without arguments it lists the processes. It talks to the"
-            " platform over its control socket, a Unix socket only your user can open"
+            " leaves the group). A member that is down (crashed) does not count: it is"
+            " started again if the new count needs it. 0 stops every worker of the service."
+            " It waits until new workers are ready. Without arguments it lists the processes."
+            " It talks to the platform over its control socket, a Unix socket only your user"
+            " can open"
             f" (default var/sagactl.sock; {ENV_VAR} or --control to change). Scalable: {scalable}."
         ),
     )
@@ -49,7 +51,7 @@ def parse(texts: list[str]) -> list[tuple[str, int]]:
 
 def render(status: dict[str, Any]) -> str:
     """The process table of a status answer."""
-    rows = [["process", "service", "group", "pid", "state"]]
+    rows = [["process", "service", "group", "pid", "state", "restarts"]]
     for p in status.get("processes", []):
         rows.append(
             [
@@ -57,7 +59,8 @@ def render(status: dict[str, Any]) -> str:
                 p["service"],
                 p.get("group") or "-",
                 str(p.get("pid") or "-"),
-                "running" if p["running"] else "stopped",
+                p.get("state") or ("running" if p["running"] else "stopped"),
+                str(p.get("restarts", 0)),
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from harness.control import ControlServer
+from harness.healing import RestartPolicy
 from harness.runner import Platform, PlatformOptions
 from tests.integration.support import fresh_database
 
@@ -40,7 +41,14 @@ def start_platform(
             client.close()
     platform = Platform(
         env,
-        PlatformOptions(services=services, scale=scale or {}, log_dir=tmp / "logs"),
+        # Heals as `sagactl run` does. A test's `supervisor.kill`/`stop` is deliberate and
+        # never undone; a crash nobody asked for is restarted (and counted).
+        PlatformOptions(
+            services=services,
+            scale=scale or {},
+            log_dir=tmp / "logs",
+            restart=RestartPolicy(),
+        ),
     )
     platform.start()
     return platform

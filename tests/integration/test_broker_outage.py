@@ -16,7 +16,7 @@ from harness.kafka import KafkaBroker
 from harness.runner import Platform
 from tests.integration.conftest import start_platform
 from tests.integration.support import http, read_topic
-from tests.integration.test_walking_skeleton import new_order, paid, place
+from tests.integration.test_walking_skeleton import catalogue, new_order, paid, place
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +38,7 @@ def outage_platform(
     env = {**stack_env, "KAFKA_BOOTSTRAP_SERVERS": own_broker.bootstrap}
     running = start_platform(env, Path(tmp_path_factory.mktemp("outage")))
     try:
+        catalogue(running)  # its own broker: the product the orders name, published here
         yield running
     finally:
         running.stop()
