@@ -296,12 +296,27 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-#: Live updates to browsers (dashboard): channels-redis on the platform's Redis. A message
-#: that cannot be delivered in time is dropped; browsers notice the gap and resync.
+
+def _channel_layer_url(redis_url: str) -> str:
+    """``REDIS_URL`` with database 1: the channel layer's keys never mix with inventory's
+    stock (database 0 of the same server, which runs ``noeviction``: see harness/redis.py
+    and docker-compose.yml)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    return urlunsplit(parts._replace(path="/1"))
+
+
+#: Live updates to browsers (dashboard): channels-redis on the platform's Redis, database 1.
+#: A message that cannot be delivered in time is dropped; browsers notice the gap and resync.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [PLATFORM.redis_url], "capacity": 500, "expiry": 30},
+        "CONFIG": {
+            "hosts": [_channel_layer_url(PLATFORM.redis_url)],
+            "capacity": 500,
+            "expiry": 30,
+        },
     }
 }
 

@@ -1,9 +1,17 @@
-"""A throwaway PostgreSQL cluster on a free loopback port, tuned for speed over durability."""
+"""A throwaway PostgreSQL cluster on a free loopback port, tuned for speed over durability.
+
+Authenticated like a deployed one: ``scram-sha-256`` for every connection (no
+``trust``), a random password for the superuser (used only here, to create roles and
+databases), and the platform connects as ``APP_ROLE``, a role that is not superuser:
+it owns its databases and may create more (``CREATEDB``: Django's test databases).
+``url`` carries the app role's credentials.
+"""
 
 from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import signal
 import stat
 import subprocess
@@ -21,6 +29,8 @@ from harness.server import LocalServer
 from harness.waiting import wait_until
 
 SUPERUSER = "postgres"
+#: The role the platform connects as: owns its databases, not superuser.
+APP_ROLE = "saga"
 #: PostgreSQL refuses to run as root; as root we run it as Debian's ``postgres`` user.
 SYSTEM_USER = "postgres"
 READY = "database system is ready to accept connections"
@@ -29,7 +39,8 @@ SPEED_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 
 class PostgresServer(LocalServer):
-    """``initdb`` + ``postgres`` with trust auth; the database ``saga`` is created on start."""
+    """``initdb`` + ``postgres`` with password auth; the role ``saga`` and its database
+    ``saga`` are created on start."""
 
     def __init__(
         self,
@@ -44,6 +55,8 @@ class PostgresServer(LocalServer):
         self.startup_timeout = startup_timeout
         self.run_as = SYSTEM_USER if os.geteuid() == 0 else None
         self.dir = Path(tempfile.mkdtemp(prefix="postgres-", dir=self._reachable(base_dir)))
+        self.superuser_password = secrets.token_hex(16)
+        self.password = secrets.token_hex(16)
         super().__init__()
         self.startup_seconds: float | None = None
 
@@ -52,7 +65,7 @@ class PostgresServer(LocalServer):
         return self.url_for(self.database)
 
     def url_for(self, database: str) -> str:
-        return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
+        return f"postgresql://{APP_ROLE}:{self.password}@{LOOPBACK}:{self.port}/{database}"
 
     def start(self) -> None:
         tools = ensure("initdb", "postgres")
@@ -95,6 +108,7 @@ class PostgresServer(LocalServer):
             wait_until(
                 self._accepts, timeout=self.startup_timeout, what=f"PostgreSQL on port {self.port}"
             )
+            self._create_app_role()
             self.create_database(self.database)
         except BaseException:
             self._process.stop(timeout=10)
@@ -102,24 +116,44 @@ class PostgresServer(LocalServer):
         self.startup_seconds = time.monotonic() - began
 
     def create_database(self, name: str) -> str:
-        """Create database ``name`` unless it exists; return its URL."""
+        """Create database ``name`` (owned by the app role) unless it exists; its URL."""
         with self._connect() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
             if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(name), sql.Identifier(APP_ROLE)
+                    )
+                )
         return self.url_for(name)
 
+    def _create_app_role(self) -> None:
+        with self._connect() as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            verb = "ALTER" if exists.fetchone() else "CREATE"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} LOGIN CREATEDB NOSUPERUSER PASSWORD {}").format(
+                    sql.Identifier(APP_ROLE), sql.Literal(self.password)
+                )
+            )
+
     def _initdb(self, initdb: str, data: Path) -> None:
+        pwfile = self.dir / "superuser.pw"
+        pwfile.write_text(self.superuser_password + "\n")
+        pwfile.chmod(0o600)
+        if self.run_as:
+            _give_to(pwfile, self.run_as)
         argv = [
             initdb,
             "-D",
             str(data),
             "-U",
             SUPERUSER,
+            f"--pwfile={pwfile}",
             "-A",
-            "trust",
+            "scram-sha-256",
             "-E",
             "UTF8",
             "--locale=C",
@@ -127,16 +161,19 @@ class PostgresServer(LocalServer):
             "--no-instructions",
         ]
         gid = pwd.getpwnam(self.run_as).pw_gid if self.run_as else None
-        result = subprocess.run(
-            argv,
-            cwd=self.dir,
-            capture_output=True,
-            text=True,
-            check=False,
-            user=self.run_as,
-            group=gid,
-            extra_groups=[] if self.run_as else None,
-        )
+        try:
+            result = subprocess.run(
+                argv,
+                cwd=self.dir,
+                capture_output=True,
+                text=True,
+                check=False,
+                user=self.run_as,
+                group=gid,
+                extra_groups=[] if self.run_as else None,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise StartupError(
                 f"initdb failed ({result.returncode}):\n{result.stdout}{result.stderr}"
@@ -147,6 +184,7 @@ class PostgresServer(LocalServer):
             host=LOOPBACK,
             port=self.port,
             user=SUPERUSER,
+            password=self.superuser_password,
             dbname="postgres",
             connect_timeout=5,
             autocommit=True,

@@ -3,7 +3,10 @@
 - no option: create absent products, and set existing ones back to their catalogue
   level (a restock: units reserved for undecided orders and units sold stay counted);
 - ``--if-empty``: create absent products only, leave existing stock alone (the
-  platform runs this at every start);
+  platform runs this at every start). It refuses (exit 2) to seed an empty store when
+  inventory's consumer group has already consumed orders: Redis lost the state, and
+  seeding would restock as if nothing were reserved or sold
+  (``inventory.reconcile.check_start``; run ``python -m inventory reconcile``);
 - ``--reset``: delete every inventory key (stock and order records) first, then load
   the catalogue afresh. For a stopped platform: a worker running meanwhile would find
   its orders forgotten.
@@ -25,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import encode, key_of
 from inventory.catalog import CATALOG, Product
-from inventory.domain import stock_level
+from inventory.domain import Level, stock_level
 from inventory.settings import InventorySettings, load
 from inventory.store import RedisStore, Seeded
 
@@ -80,7 +83,9 @@ async def seed(
     print(f"seeded {len(seeded)} products under {settings.key_prefix!r}: {summary}")
     if publish:
         try:
-            await asyncio.wait_for(publish_levels(settings, seeded), PUBLISH_TIMEOUT)
+            await asyncio.wait_for(
+                publish_levels(settings, [s.level for s in seeded]), PUBLISH_TIMEOUT
+            )
         except TimeoutError:
             raise RuntimeError(
                 f"Kafka at {settings.platform.kafka_bootstrap_servers} did not take the levels "
@@ -90,13 +95,13 @@ async def seed(
     return seeded
 
 
-async def publish_levels(settings: InventorySettings, seeded: Sequence[Seeded]) -> None:
-    """Send the ``StockLevel`` of each seeded product, and wait until Kafka has them all."""
+async def publish_levels(settings: InventorySettings, levels: Sequence[Level]) -> None:
+    """Send the ``StockLevel`` of each level, and wait until Kafka has them all."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.platform.bootstrap_list, acks="all")
     await producer.start()
     try:
-        for s in seeded:
-            event = stock_level(s.level, correlation_id=CORRELATION_ID)
+        for level in levels:
+            event = stock_level(level, correlation_id=CORRELATION_ID)
             await producer.send(settings.stock_topic, key=key_of(event), value=encode(event))
         await producer.flush()
     finally:
@@ -106,6 +111,11 @@ async def publish_levels(settings: InventorySettings, seeded: Sequence[Seeded]) 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; 0 on success, 1 (with the reason on stderr) on failure."""
     args = parser().parse_args(argv)
+    if args.if_empty:
+        from inventory.reconcile import run_check_start
+
+        if refused := run_check_start():
+            return refused
     try:
         settings = load()
         asyncio.run(

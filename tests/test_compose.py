@@ -160,9 +160,12 @@ def test_kafka_listeners_reach_containers_and_the_host() -> None:
         assert env(name)["KAFKA_BOOTSTRAP_SERVERS"] == f"{host}:{advertised[inter][1]}"
     assert env("kafka-ui")["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == f"{host}:{advertised[inter][1]}"
     # The host: the other advertised listener is localhost at a published port.
-    [(outside, (out_host, out_port))] = [(n, a) for n, a in advertised.items() if n != inter]
+    [(_outside, (out_host, out_port))] = [(n, a) for n, a in advertised.items() if n != inter]
     assert out_host == "localhost"
-    assert f"{out_port}:{out_port}" in SVC["kafka"]["ports"], outside
+    # ... published on loopback only, and only with the opt-in override (no authentication)
+    assert "ports" not in SVC["kafka"], "Kafka's host listener is opt-in (docker/kafka-host.yml)"
+    host_override = yaml.safe_load((ROOT / "docker" / "kafka-host.yml").read_text())
+    assert host_override["services"]["kafka"]["ports"] == [f"127.0.0.1:{out_port}:{out_port}"]
     # KRaft: one combined node whose voter is itself on the controller listener.
     assert k["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert k["KAFKA_CONTROLLER_QUORUM_VOTERS"] == (
@@ -214,6 +217,10 @@ def test_volumes_profiles_and_the_image() -> None:
             source = volume.split(":")[0]
             assert source in declared, f"{name} uses undeclared volume {source}"
     assert SVC["kafka-ui"]["profiles"] == ["ui"]
+    assert all(p.startswith("127.0.0.1:") for p in SVC["kafka-ui"]["ports"])  # no login
+    redis_cmd = command("redis")
+    assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
+    assert redis_cmd[redis_cmd.index("--maxmemory-policy") + 1] == "noeviction"
     assert all("profiles" not in s for n, s in SVC.items() if n != "kafka-ui")
     dockerfile = ROOT / SVC["gateway"]["build"]["dockerfile"]
     text = dockerfile.read_text()

@@ -108,3 +108,90 @@ async def test_messages_from_the_browser_change_nothing(versions) -> None:
     assert await ws.receive_nothing(timeout=0.2)
     assert versions.value == 0
     await ws.disconnect()
+
+
+# -- hostile frames, sync throttling, customer data (issue 12, finding 9) ----------------
+
+
+async def test_garbage_frames_are_ignored_and_the_socket_stays_open(versions) -> None:
+    ws = socket()
+    await ws.connect()
+    await ws.receive_json_from()
+    for frame in ["not json", "{", "[1, 2]", '"sync"', "null", '{"type": 5}', "[" * 5000]:
+        await ws.send_to(text_data=frame)
+    await ws.send_to(bytes_data=b"\x00\xff binary")
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.send_json_to({"type": "sync"})  # still served
+    assert (await ws.receive_json_from())["type"] == "hello"
+    await ws.disconnect()
+
+
+async def test_sync_is_rate_limited_per_connection_and_a_late_one_still_answered(
+    versions, monkeypatch
+) -> None:
+    from dashboard import consumers
+
+    monkeypatch.setattr(consumers, "SYNC_INTERVAL_S", 0.5)
+    reads = 0
+    current = versions.current
+
+    async def counted() -> int:
+        nonlocal reads
+        reads += 1
+        return await current()
+
+    monkeypatch.setattr(versions, "current", counted)
+    ws = socket()
+    await ws.connect()
+    await ws.receive_json_from()
+    for _ in range(50):
+        await ws.send_json_to({"type": "sync"})
+    hellos = 0
+    while not await ws.receive_nothing(timeout=0.8):
+        assert (await ws.receive_json_from())["type"] == "hello"
+        hellos += 1
+    # the burst of 3, then the rest answered once when the next token came
+    assert hellos == consumers.SYNC_BURST + 1
+    assert reads == 1 + hellos
+    await ws.disconnect()
+
+
+async def _staff_cookie() -> bytes:
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    def login() -> str:
+        user = get_user_model().objects.create_user("ops", password="x" * 16, is_staff=True)
+        client = Client()
+        client.force_login(user)
+        return str(client.cookies["sessionid"].value)
+
+    return f"sessionid={await sync_to_async(login)()}".encode()
+
+
+async def test_anonymous_sockets_get_no_user_id_and_staff_sockets_get_it(versions) -> None:
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(_order)("o-9", "COMPLETED")
+    anonymous = socket()
+    staff = WebsocketCommunicator(
+        application,
+        "/ws/dashboard",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", await _staff_cookie())],
+    )
+    await anonymous.connect()
+    await staff.connect()
+    assert (await anonymous.receive_json_from())["staff"] is False
+    assert (await staff.receive_json_from())["staff"] is True
+
+    await Broadcaster(versions).publish([_completed("o-9")])
+
+    public, full = await anonymous.receive_json_from(), await staff.receive_json_from()
+    assert public["version"] == full["version"]
+    assert full["orders"][0]["userId"] == "u1"
+    assert public["orders"][0]["userId"].startswith("anon-")
+    assert "u1" not in str(public)
+    assert public["orders"][0]["notification"]["detail"] is None
+    await anonymous.disconnect()
+    await staff.disconnect()

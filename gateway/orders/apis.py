@@ -7,9 +7,12 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ErrorDetail, NotFound, UnsupportedMediaType, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -130,6 +133,30 @@ class OrderLineInput(StrictSerializer):
     )
 
 
+class SessionReader(SessionAuthentication):
+    """The session's user for reads (GET, HEAD, OPTIONS), which decides how much of an
+    order is shown; nobody for writes, so placing an order never depends on a session
+    (nor needs its CSRF token), as before."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:  # no CSRF: reads only
+        if request.method not in SAFE_METHODS:
+            return None
+        user = getattr(request._request, "user", None)
+        if user is None or not user.is_active:
+            return None
+        return user, None
+
+
+class SessionReaderScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """``SessionReader`` in the OpenAPI document: the session cookie, optional."""
+
+    target_class = SessionReader
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
 class OrderCollectionApi(APIView):
     """`/api/orders`: POST accepts an order (202 + Location; the saga runs
     asynchronously); GET lists orders newest first, paged, filtered by ``status``.
@@ -143,7 +170,14 @@ class OrderCollectionApi(APIView):
     strings for numbers, numbers for strings, currencies outside ISO 4217, more than 100
     lines and two lines of one product (``items[1].productId``: merge them into one
     line with the summed quantity) are 400s naming the field.
+
+    Customer data (``gateway.orders.presenters``): the POST answers with the order as
+    sent; the list shows staff (a staff session) every field, and anyone else each
+    order without personal fields: ``userId`` as a pseudonym (``anon-…``), no
+    notification text.
     """
+
+    authentication_classes = [SessionReader]
 
     class InputSerializer(StrictSerializer):
         orderId = StrictIdentField(required=False)
@@ -249,6 +283,8 @@ class OrderCollectionApi(APIView):
 
     @extend_schema(
         operation_id="order_list",
+        description="Staff (a staff session) see every field; anyone else sees each order's "
+        "`userId` as a pseudonym (`anon-…`) and no notification text.",
         parameters=[
             OpenApiParameter("status", str, enum=OrderStatus.values),
             OpenApiParameter("limit", int),
@@ -273,13 +309,30 @@ class OrderCollectionApi(APIView):
         page = paginator.paginate_queryset(
             order_list(status=filters.validated_data.get("status")), request, view=self
         )
-        return paginator.get_paginated_response([presenters.order_summary(o) for o in page or []])
+        rows = [presenters.order_summary(o) for o in page or []]
+        if not presenters.sees_customer_data(request):
+            rows = [presenters.public_summary(r) for r in rows]
+        return paginator.get_paginated_response(rows)
 
 
 class OrderDetailApi(APIView):
-    """One order: its status, payment and inventory state, and its event timeline."""
+    """One order: its status, payment and inventory state, and its event timeline.
 
-    @extend_schema(operation_id="order_get", responses={200: dict, 404: dict})
+    Readable by whoever knows the id (the ``Location`` of ``POST /api/orders``); since the
+    public dashboard shows every order id, an id is no secret, so anyone but staff (a
+    staff session) gets the order without personal fields, like the list: ``userId`` and
+    every ``user_id`` of the timeline as a pseudonym (``anon-…``), no notification text
+    (``notification.detail``, the ``subject`` and ``body`` of ``NotificationSent``).
+    """
+
+    authentication_classes = [SessionReader]
+
+    @extend_schema(
+        operation_id="order_get",
+        responses={200: dict, 404: dict},
+        description="Staff (a staff session) see every field; anyone else sees `userId` "
+        "as a pseudonym (`anon-…`) and no notification text.",
+    )
     def get(self, request: Request, order_id: str) -> Response:
         if not _IDENT.fullmatch(order_id):
             # Checked before the database sees it (a NUL was a 500 on PostgreSQL).
@@ -295,6 +348,8 @@ class OrderDetailApi(APIView):
             raise NotFound(f"No order with id {order_id!r}.")
         body = presenters.order_summary(found.order)
         body["timeline"] = presenters.timeline(found.timeline)
+        if not presenters.sees_customer_data(request):
+            body = presenters.public_summary(body)
         return Response(body)
 
 

@@ -1,6 +1,7 @@
 """The projector's side of the dashboard: after each committed batch, push what changed
-to every browser through the channel layer (group ``dashboard``). The dashboard only
-receives: it subscribes its WebSockets to the group and reads the current version."""
+to every browser through the channel layer: in full to staff (``STAFF_GROUP``), without
+personal fields to everyone else (``PUBLIC_GROUP``), one version for both. The dashboard
+only receives: it subscribes its WebSockets to a group and reads the current version."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from gateway.catalog.apis import ProductListApi
 from gateway.catalog.models import Product
 from gateway.orders import presenters
 from gateway.orders.models import Order
-from gateway.projector.changes import GROUP, MAX_ORDERS, change_message, touched
+from gateway.projector.changes import (
+    MAX_ORDERS,
+    PUBLIC_GROUP,
+    STAFF_GROUP,
+    change_message,
+    public_change,
+    touched,
+)
 from gateway.projector.versions import Versions, versions_from_settings
 
 log = logging.getLogger("dashboard.publisher")
@@ -48,7 +56,9 @@ class Broadcaster:
             orders, products = await sync_to_async(_rows)(order_ids, product_ids)
             version = await self.versions.next()
             message = change_message(version, orders=orders, products=products, windows=windows)
-            await self.layer.group_send(GROUP, {"type": "dashboard.push", "message": message})
+            public = public_change(message, presenters.public_summary)
+            await self.layer.group_send(STAFF_GROUP, {"type": "dashboard.push", "message": message})
+            await self.layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": public})
             return message
         except Exception:
             log.exception("dashboard: could not publish a change; browsers will resync")

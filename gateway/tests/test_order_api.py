@@ -198,3 +198,66 @@ def test_health_is_alive(client):
 
 def test_index_links_to_the_api(client):
     assert client.get("/").json()["links"]["orders"] == "/api/orders"
+
+
+# -- customer data (issue 12, finding 9): anonymous callers see no personal fields ------
+
+
+def _notified_order(client) -> str:
+    from datetime import UTC, datetime
+
+    from gateway.orders.models import TimelineEntry
+
+    post(client, CURL_BODY)
+    order = Order.objects.get(order_id=CURL_BODY["orderId"])
+    order.notification_status, order.notification_detail = "SENT", "email: Order confirmed"
+    order.save()
+    TimelineEntry.objects.create(
+        event_id="6f1c1f5e-4a51-4cde-8a9b-0b7c1e2f3a4b",
+        order_id=order.order_id,
+        event_type="notification.sent.v1",
+        topic="notifications.v1",
+        partition=0,
+        offset=1,
+        occurred_at=datetime.now(UTC),
+        recorded_at=datetime.now(UTC),
+        data={"user_id": "user-123", "subject": "Order confirmed", "body": "Hello user-123"},
+    )
+    return order.order_id
+
+
+def _staff(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("ops", is_staff=True))
+    return client
+
+
+def test_anonymous_list_and_detail_show_a_pseudonym_and_no_notification_text(client):
+    order_id = _notified_order(client)
+
+    [row] = client.get("/api/orders").json()["results"]
+    detail = client.get(f"/api/orders/{order_id}").json()
+
+    for body in (row, detail):
+        assert body["userId"].startswith("anon-") and body["userId"] != "user-123"
+        assert body["notification"] == {"status": "SENT", "detail": None}
+        assert body["amount"] == "99.99" and body["items"]  # a demo shop's figures stay
+    assert row["userId"] == detail["userId"]  # one customer, one pseudonym
+    [event] = detail["timeline"]
+    assert event["data"] == {"user_id": row["userId"]}
+    assert "user-123" not in json.dumps([row, detail])
+
+
+def test_staff_sessions_see_every_field(client, django_user_model):
+    order_id = _notified_order(client)
+    _staff(client, django_user_model)
+
+    [row] = client.get("/api/orders").json()["results"]
+    detail = client.get(f"/api/orders/{order_id}").json()
+
+    assert row["userId"] == detail["userId"] == "user-123"
+    assert detail["notification"]["detail"] == "email: Order confirmed"
+    assert detail["timeline"][0]["data"]["body"] == "Hello user-123"
+
+
+def test_the_order_a_customer_posts_is_answered_in_full(client):
+    assert post(client, CURL_BODY).json()["userId"] == "user-123"

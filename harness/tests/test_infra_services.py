@@ -49,12 +49,39 @@ def test_postgres_serves_the_saga_database_and_extra_ones() -> None:
     assert not folder.exists()
 
 
-def test_redis_serves_and_keeps_nothing_on_disk() -> None:
+def test_postgres_refuses_connections_without_the_password_and_the_app_is_no_superuser() -> None:
+    with PostgresServer() as pg:
+        parts = urlsplit(pg.url)
+        for user, password in [("saga", None), ("postgres", None), ("saga", "wrong")]:
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(
+                    host=parts.hostname,
+                    port=parts.port,
+                    user=user,
+                    password=password,
+                    dbname="saga",
+                    connect_timeout=5,
+                )
+        with psycopg.connect(pg.url) as conn:
+            row = conn.execute(
+                "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+            assert row == (False, True)
+            assert conn.execute("SHOW password_encryption").fetchone() == ("scram-sha-256",)
+
+
+def test_redis_needs_its_password_persists_and_never_evicts() -> None:
     with RedisServer() as server:
+        anonymous = redis.Redis(host="127.0.0.1", port=server.port)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.set("order-1", "PENDING")
+        anonymous.close()
         client = redis.Redis.from_url(server.url)
         client.set("order-1", "PENDING")
         assert client.get("order-1") == b"PENDING"
-        assert client.config_get("save") == {"save": ""}
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        assert int(client.config_get("maxmemory")["maxmemory"]) > 0
         client.close()
         folder = server.dir
     assert not is_listening(server.port)

@@ -115,6 +115,11 @@ def worker(
     async def prepare() -> None:
         await ensure_topics(bootstrap, [*TOPICS, stock])
         await start_group_at_end(bootstrap, group)
+        # A store with something in it: an empty one under a group with committed offsets
+        # is refused at start (inventory.reconcile.check_start).
+        seeded = RedisStore.from_url(stack_env["REDIS_URL"], prefix=prefix)
+        await seeded.seed([Product(f"it-{group}", "Module", Decimal(1), 1)], mode="create")
+        await seeded.close()
 
     asyncio.run(prepare())
     w = WorkerProcess(
