@@ -185,7 +185,9 @@ async def test_anonymous_sockets_get_no_user_id_and_staff_sockets_get_it(version
     assert (await anonymous.receive_json_from())["staff"] is False
     assert (await staff.receive_json_from())["staff"] is True
 
-    await Broadcaster(versions).publish([_completed("o-9")])
+    await Broadcaster(versions).publish(
+        [order_completed("o-9", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )
 
     public, full = await anonymous.receive_json_from(), await staff.receive_json_from()
     assert public["version"] == full["version"]

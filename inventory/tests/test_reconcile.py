@@ -28,6 +28,7 @@ from contracts import (
     OrderPlaced,
     reaction,
 )
+from contracts.testing import order_cancelled
 from inventory.catalog import Product
 from inventory.domain import OrderRecord, violations
 from inventory.reconcile import reconcile
@@ -39,11 +40,10 @@ from inventory.tests.test_integration import (
     TOPICS,
     Kafka,
     base_env,
-    cancelled,
     delete_topic,
     ensure_topics,
     of_type,
-    order_placed,
+    placed,
     start_group_at_end,
     stock_topic,
 )
@@ -139,17 +139,17 @@ async def test_a_wiped_store_is_refused_at_start_and_rebuilt_to_the_same_figures
     async with Kafka(
         env["KAFKA_BOOTSTRAP_SERVERS"], env["INVENTORY_GROUP"], env["INVENTORY_STOCK_TOPIC"]
     ) as kafka:
-        sold = order_placed((plenty, 3), (scarce, 1))
-        released = order_placed((plenty, 2), (scarce, 1))
-        pending = order_placed((scarce, 2))
-        rejected = order_placed((scarce, 10))
+        sold = placed((plenty, 3), (scarce, 1))
+        released = placed((plenty, 2), (scarce, 1))
+        pending = placed((scarce, 2))
+        rejected = placed((scarce, 10))
         for order in (sold, released, pending, rejected):
             await kafka.send(order)
         for order in (sold, released, pending):
             await eventually("reserved", of_type(kafka, order.order_id, InventoryReserved), worker)
         await eventually("rejected", of_type(kafka, rejected.order_id, InventoryRejected), worker)
         await kafka.send(completed(sold))
-        await kafka.send(cancelled(released))
+        await kafka.send(order_cancelled(released, "payment_declined"))
         await eventually("released", of_type(kafka, released.order_id, InventoryReleased), worker)
 
         async def committed() -> bool:
