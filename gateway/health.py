@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 import redis
-from aiokafka.admin import AIOKafkaAdminClient
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from kafka_admin.client import admin
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -39,15 +40,12 @@ def _redis() -> None:
 
 def _kafka() -> None:
     async def probe() -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.PLATFORM.bootstrap_list,
+        async with admin(
+            settings.PLATFORM.bootstrap_list,
             request_timeout_ms=int(CHECK_TIMEOUT_S * 1000),
-        )
-        await asyncio.wait_for(admin.start(), CHECK_TIMEOUT_S)
-        try:
-            await asyncio.wait_for(admin.describe_cluster(), CHECK_TIMEOUT_S)
-        finally:
-            await admin.close()
+            start_timeout=CHECK_TIMEOUT_S,
+        ) as client:
+            await asyncio.wait_for(client.describe_cluster(), CHECK_TIMEOUT_S)
 
     asyncio.run(probe())
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: the gateway here; its own layer rules belong to the import contract.)
 SERVICES = frozenset({"gateway", "payment", "inventory", "saga", "notification", "analytics"})
 #: Libraries every service may import; they must not import services themselves.
-LIBRARIES = frozenset({"contracts", "streaming"})
+LIBRARIES = frozenset({"contracts", "kafka_admin", "streaming"})
 #: Frameworks and I/O clients that ``contracts`` and ``domain.py`` must not import.
 FRAMEWORKS = frozenset(
     {
