@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
-from aiokafka import AIOKafkaProducer
 from asgiref.sync import sync_to_async
 from django.db import connection
 
@@ -32,6 +31,7 @@ from gateway.outbox.services import (
     outbox_purge_sent,
     outbox_unsent,
 )
+from kafka_admin.producer import LazyProducer
 
 log = logging.getLogger("gateway.relay")
 
@@ -52,7 +52,14 @@ class OutboxRelay:
         self.config = config
         self.published = 0
         self._wake = asyncio.Event()
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(
+            config.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=10_000,
+            retry_backoff_ms=100,
+        )
         self._last_purge = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -67,7 +74,7 @@ class OutboxRelay:
                     log.warning(
                         "relay: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff
                     )
-                    await self._drop_producer()
+                    await self._producer.close(timeout=5)
                     await _wait_any(stop, timeout=backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -78,14 +85,14 @@ class OutboxRelay:
                 await _wait_any(stop, self._wake, timeout=self._idle_timeout())
         finally:
             listener.cancel()
-            await self._drop_producer()
+            await self._producer.close(timeout=5)
 
     async def relay_once(self) -> int:
         """Publish one batch; return how many rows were marked sent."""
         rows = await sync_to_async(outbox_unsent)(limit=self.config.batch_size)
         if not rows:
             return 0
-        producer = await self._get_producer()
+        producer = await self._producer.get()
         futures = [
             await producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in rows
         ]
@@ -105,32 +112,6 @@ class OutboxRelay:
         if connection.vendor == "postgresql":
             return self.config.safety_poll_s
         return self.config.sqlite_poll_s
-
-    async def _get_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.config.bootstrap,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=2,
-                request_timeout_ms=10_000,
-                retry_backoff_ms=100,
-            )
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
-
-    async def _drop_producer(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), 5)
-            except Exception:
-                log.debug("relay: producer stop failed", exc_info=True)
 
     async def _maybe_purge(self) -> None:
         if time.monotonic() - self._last_purge < self.config.purge_every_s:
