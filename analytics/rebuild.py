@@ -21,15 +21,16 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
 from analytics.agent import INPUTS
 from analytics.app import create_app
 from analytics.settings import AnalyticsSettings, load
 from contracts import topics
+from kafka_admin.client import offsets_consumer
+from kafka_admin.offsets import LiveMembers, commit_offsets
+from kafka_admin.topics import delete_topics_async
 from streaming.internal_topics import internal_topics
-from streaming.offsets import LiveMembers, commit_offsets
 
 
 def changelogs(settings: AnalyticsSettings) -> list[str]:
@@ -52,7 +53,9 @@ async def rebuild(
     bootstrap = settings.platform.bootstrap_list
     deadline = time.monotonic() + timeout
     await _reset_offsets(settings, starts or {}, deadline)
-    await _delete_topics(bootstrap, changelogs(settings), deadline)
+    await delete_topics_async(
+        bootstrap, changelogs(settings), timeout=max(0.0, deadline - time.monotonic())
+    )
 
 
 async def _reset_offsets(
@@ -62,35 +65,16 @@ async def _reset_offsets(
     bootstrap = settings.platform.bootstrap_list
     inputs = [TopicPartition(t.name, p) for t in INPUTS for p in range(count)]
     shares = [TopicPartition(topics.MINUTES.name, p) for p in range(count)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with offsets_consumer(bootstrap) as consumer:
         offsets = await consumer.beginning_offsets(inputs)
         offsets.update({tp: at for tp, at in starts.items() if tp in offsets})
         offsets.update(await consumer.end_offsets(shares))
-    finally:
-        await consumer.stop()
     try:
         await commit_offsets(
             bootstrap, settings.group, offsets, timeout=max(0.0, deadline - time.monotonic())
         )
     except LiveMembers as exc:
         raise TimeoutError(f"{exc}: stop its workers") from exc
-
-
-async def _delete_topics(bootstrap: list[str], names: Sequence[str], deadline: float) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        doomed = [name for name in names if name in set(await admin.list_topics())]
-        if doomed:
-            await admin.delete_topics(doomed)
-        while set(doomed) & set(await admin.list_topics()):  # deletion is asynchronous
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics {doomed} were not deleted in time")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -400,10 +400,9 @@ class Bench:
 
     async def run(self) -> int:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-        from aiokafka.admin import AIOKafkaAdminClient
 
         from contracts.topics import TopicSpec
-        from sagactl.topics_admin import ensure_topics_async
+        from kafka_admin.topics import delete_topics_async, ensure_topics_async, list_topics_async
 
         await ensure_topics_async(
             self.bootstrap, [TopicSpec(self.input), TopicSpec(self.output)], PARTITIONS
@@ -457,18 +456,12 @@ class Bench:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-            await admin.start()
-            try:
-                names = [
-                    t
-                    for t in await admin.list_topics()
-                    if t in (self.input, self.output) or t.startswith(self.group)
-                ]
-                if names:
-                    await admin.delete_topics(names)
-            finally:
-                await admin.close()
+            names = [
+                t
+                for t in await list_topics_async(self.bootstrap)
+                if t in (self.input, self.output) or t.startswith(self.group)
+            ]
+            await delete_topics_async(self.bootstrap, names)
 
 
 def main(argv: list[str] | None = None) -> int:

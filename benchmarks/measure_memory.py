@@ -28,7 +28,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import OrderCancelled, OrderCompleted, OrderLine, OrderPlaced, encode, key_of
 from contracts.topics import ORDERS, OUTCOMES, PAYMENTS
-from sagactl.topics_admin import ensure_topics_async
+from kafka_admin.client import new_admin
+from kafka_admin.offsets import committed_offsets
+from kafka_admin.offsets import lag as partition_lag
+from kafka_admin.topics import ensure_topics_async
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,11 +86,8 @@ async def lag(
     """How many messages of ``topics`` the worker's ``group`` has not committed yet."""
     tps = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
     ends = await consumer.end_offsets(tps)
-    committed = await admin.list_consumer_group_offsets(group, partitions=tps)
-    return sum(
-        end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-        for tp, end in ends.items()
-    )
+    committed = await committed_offsets(admin, group, tps)
+    return sum(partition_lag(end, committed.get(tp)) for tp, end in ends.items())
 
 
 PARTITIONS = int(os.environ.get("TOPIC_PARTITIONS", "") or ORDERS.partitions)
@@ -100,7 +100,7 @@ async def main(args: argparse.Namespace) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
     await consumer.start()
     await admin.start()

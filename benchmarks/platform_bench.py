@@ -39,7 +39,6 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 import contracts
 from benchmarks import measure
@@ -51,8 +50,8 @@ from benchmarks.ceiling import (
 )
 from benchmarks.floor import PREFIX, FloorProcesses, floor_topics
 from contracts import topics
+from kafka_admin.topics import delete_topics_async, ensure_topics_async
 from sagactl.load import LoadPlan, outcome_name, run_load
-from sagactl.topics_admin import ensure_topics_async
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 32
@@ -337,17 +336,10 @@ class Bench:
 
     async def cleanup(self) -> None:
         names = [spec.name for spec in floor_topics()] + [spec.name for spec in ceiling_topics()]
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.servers)
         try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            doomed = [n for n in names if n in existing]
-            if doomed:
-                await admin.delete_topics(doomed)
+            await delete_topics_async(self.servers, names)
         except Exception as exc:  # best effort: the figures are already taken
             log(f"could not delete the benchmark's topics: {exc!r}")
-        finally:
-            await admin.close()
 
     async def run(self) -> dict[str, Any]:
         platform = await self.platform()

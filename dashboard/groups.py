@@ -11,18 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-TP = tuple[str, int]
+from kafka_admin.groups import TP, Member
 
 #: How long the page highlights a group after a rebalance.
 REBALANCE_HIGHLIGHT_S = 15.0
-
-
-@dataclass(frozen=True)
-class Member:
-    member_id: str
-    client_id: str
-    host: str
-    partitions: tuple[TP, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +30,7 @@ class GroupReading:
 def signature(reading: GroupReading) -> list[list[Any]]:
     """Who owns what: equal signatures mean no rebalance happened in between."""
     return sorted(
-        [m.member_id, sorted(f"{t}[{p}]" for t, p in m.partitions)] for m in reading.members
+        [m.member_id, sorted(f"{t}[{p}]" for t, p in m.assignment)] for m in reading.members
     )
 
 
@@ -51,7 +43,7 @@ def group_view(
     """The group as JSON for the page; ``previous`` is the view of the last poll."""
     members = sorted(reading.members, key=lambda m: m.member_id)
     labels = {m.member_id: f"M{i}" for i, m in enumerate(members, start=1)}
-    owner = {tp: labels[m.member_id] for m in members for tp in m.partitions}
+    owner = {tp: labels[m.member_id] for m in members for tp in m.assignment}
     partitions = sorted({*reading.committed, *owner})
     topics: dict[str, list[dict[str, Any]]] = {}
     total = 0
@@ -85,7 +77,7 @@ def group_view(
                 "memberId": m.member_id,
                 "clientId": m.client_id,
                 "host": m.host,
-                "partitions": sorted(f"{t}[{p}]" for t, p in m.partitions),
+                "partitions": sorted(f"{t}[{p}]" for t, p in m.assignment),
             }
             for m in members
         ],

@@ -17,14 +17,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from dashboard.groups import TP, GroupReading, Member, group_view, service_health
+from dashboard.groups import GroupReading, group_view, service_health
 from dashboard.status import STATUS_KEY
 from gateway.projector.changes import GROUP
 from gateway.projector.versions import Versions
+from kafka_admin.client import new_admin, new_offsets_consumer
+from kafka_admin.groups import TP, describe_groups
+from kafka_admin.offsets import committed_offsets
 
 log = logging.getLogger("dashboard.monitor")
 
@@ -47,31 +49,21 @@ class Kafka:
     async def read(self, groups: tuple[str, ...]) -> tuple[list[GroupReading], dict[TP, int]]:
         if self.admin is None or self.consumer is None:
             ms = int(TIMEOUT_S * 1000)
-            self.admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap, request_timeout_ms=ms
-            )
-            self.consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=ms
-            )
+            self.admin = new_admin(self.bootstrap, request_timeout_ms=ms)
+            self.consumer = new_offsets_consumer(self.bootstrap, request_timeout_ms=ms)
             await self.admin.start()
             await self.consumer.start()
         readings = []
-        # One group per request: aiokafka 0.14 decodes a several-group DescribeGroups
-        # response with the wrong schema (it misses each group's authorized operations),
-        # so every group after the first comes out garbled.
-        for name in groups:
-            [response] = await self.admin.describe_consumer_groups([name])
-            for described in response.groups[:1]:
-                _error, group, state, _ptype, _protocol, members = described[:6]
-                offsets = await self.admin.list_consumer_group_offsets(group)
-                readings.append(
-                    GroupReading(
-                        group=group,
-                        state=state,
-                        members=tuple(_member(*m[:5]) for m in members),
-                        committed={(tp.topic, tp.partition): o.offset for tp, o in offsets.items()},
-                    )
+        for described in await describe_groups(self.admin, groups):
+            offsets = await committed_offsets(self.admin, described.group)
+            readings.append(
+                GroupReading(
+                    group=described.group,
+                    state=described.state,
+                    members=described.members,
+                    committed={(tp.topic, tp.partition): o for tp, o in offsets.items()},
                 )
+            )
         wanted = {tp for r in readings for tp in (*r.committed, *_owned(r))}
         partitions = [TopicPartition(t, p) for t, p in sorted(wanted)]
         ends = await self.consumer.end_offsets(partitions) if partitions else {}
@@ -86,18 +78,7 @@ class Kafka:
 
 
 def _owned(reading: GroupReading) -> list[TP]:
-    return [tp for m in reading.members for tp in m.partitions]
-
-
-def _member(member_id: str, client_id: str, host: str, _meta: bytes, raw: bytes) -> Member:
-    partitions: list[TP] = []
-    if raw:
-        try:
-            assignment = ConsumerProtocolMemberAssignment.decode(raw)
-            partitions = [(t, p) for t, ps in assignment.assignment for p in ps]
-        except Exception:  # a protocol we cannot read: show the member without partitions
-            log.debug("monitor: unreadable assignment of %s", member_id)
-    return Member(member_id, client_id, host, tuple(sorted(partitions)))
+    return [tp for m in reading.members for tp in m.assignment]
 
 
 def _outbox() -> dict[str, str]:

@@ -11,13 +11,13 @@ import time
 from collections.abc import Callable
 
 import redis
-from aiokafka.admin import AIOKafkaAdminClient
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from gateway.memo import KAFKA_READING_TTL_S, Memo
 from gateway.throttles import throttled
+from kafka_admin.client import admin
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -46,15 +46,12 @@ def _redis() -> None:
 
 def _kafka_probe() -> Exception | None:
     async def probe() -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.PLATFORM.bootstrap_list,
+        async with admin(
+            settings.PLATFORM.bootstrap_list,
             request_timeout_ms=int(CHECK_TIMEOUT_S * 1000),
-        )
-        await asyncio.wait_for(admin.start(), CHECK_TIMEOUT_S)
-        try:
-            await asyncio.wait_for(admin.describe_cluster(), CHECK_TIMEOUT_S)
-        finally:
-            await admin.close()
+            start_timeout=CHECK_TIMEOUT_S,
+        ) as client:
+            await asyncio.wait_for(client.describe_cluster(), CHECK_TIMEOUT_S)
 
     try:
         asyncio.run(probe())

@@ -13,7 +13,7 @@ from harness.packages import ensure
 from harness.ports import LOOPBACK, free_ports
 from harness.process import ChildProcess, StartupError
 from harness.server import LocalServer
-from sagactl.topics_admin import wait_for_broker
+from kafka_admin.topics import wait_for_broker
 
 #: Small and quick to start on a 2-core machine (see docs/LOCAL_KAFKA.md).
 JVM_FLAGS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")

@@ -321,7 +321,7 @@ class Platform:
         if self._ensure_topics is not None:
             self.topics = list(self._ensure_topics(bootstrap))
         else:
-            from sagactl.topics_admin import ensure_topics
+            from kafka_admin.topics import ensure_topics
 
             self.topics = list(ensure_topics(bootstrap))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import faust
 
 from contracts.topics import TopicSpec
+from kafka_admin.topics import ensure_topics
 
 
 def internal_topics(app: faust.App) -> list[TopicSpec]:
@@ -33,6 +34,4 @@ def internal_topics(app: faust.App) -> list[TopicSpec]:
 
 def ensure_internal_topics(app: faust.App, bootstrap: str) -> list[str]:
     """Create ``internal_topics(app)`` that are missing; wait until all have leaders."""
-    from sagactl.topics_admin import ensure_topics  # the project's one topic admin
-
     return ensure_topics(bootstrap, internal_topics(app))

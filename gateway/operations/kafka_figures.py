@@ -7,8 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from kafka_admin.offsets import read_offsets
 
 
 @dataclass(frozen=True)
@@ -46,36 +45,15 @@ async def _read(
     group_topics: Sequence[str],
     timeout_s: float,
 ) -> KafkaFigures:
-    timeout_ms = int(timeout_s * 1000)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=timeout_ms
+    offsets = await read_offsets(
+        bootstrap,
+        group,
+        {*written_topics, *group_topics},
+        request_timeout_ms=int(timeout_s * 1000),
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
-    await consumer.start()
-    try:
-        await admin.start()
-        try:
-            known = set(await admin.list_topics())
-            wanted = sorted({*written_topics, *group_topics} & known)
-            described = await admin.describe_topics(wanted) if wanted else []
-            partitions = [
-                TopicPartition(topic["topic"], p["partition"])
-                for topic in described
-                for p in topic["partitions"]
-            ]
-            ends = await consumer.end_offsets(partitions) if partitions else {}
-            committed = await admin.list_consumer_group_offsets(group)
-        finally:
-            await admin.close()
-    finally:
-        await consumer.stop()
     written = {t: 0 for t in written_topics}
-    lag: dict[tuple[str, int], int] = {}
-    for tp, end in ends.items():
+    for tp, end in offsets.ends.items():
         if tp.topic in written:
             written[tp.topic] += end
-        if tp.topic in group_topics:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag[(tp.topic, tp.partition)] = max(0, end - done)
+    lag = {(tp.topic, tp.partition): n for tp, n in offsets.lags(group_topics).items()}
     return KafkaFigures(written=written, lag=lag)

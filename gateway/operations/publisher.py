@@ -10,9 +10,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from aiokafka import AIOKafkaProducer
-
 from gateway.operations.domain import Outgoing
+from kafka_admin.producer import new_producer
 
 
 class Publisher(Protocol):
@@ -32,8 +31,8 @@ class KafkaPublisher:
         return asyncio.run(self._publish(records))
 
     async def _publish(self, records: Sequence[Outgoing]) -> list[BaseException | None]:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+        producer = new_producer(
+            self.bootstrap,
             acks="all",
             enable_idempotence=True,
             request_timeout_ms=int(self.timeout_s * 1000),

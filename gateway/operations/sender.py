@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
-
 import contracts
 from contracts import DeadLetter, topics
 from contracts.failures import dead_letter_headers
+from kafka_admin.producer import LazyProducer
 
 
 class DeadLetterSender:
@@ -18,13 +17,13 @@ class DeadLetterSender:
     def __init__(self, bootstrap: list[str]) -> None:
         self.bootstrap = bootstrap
         self.sent = 0
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(bootstrap, acks="all", enable_idempotence=True)
 
     async def send(self, letters: Sequence[DeadLetter]) -> None:
         """Produce every letter and wait until the broker acknowledged all; raise if not."""
         if not letters:
             return
-        producer = await self._get()
+        producer = await self._producer.get()
         try:
             futures = [
                 await producer.send(
@@ -42,19 +41,4 @@ class DeadLetterSender:
         self.sent += len(letters)
 
     async def close(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
-
-    async def _get(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
-            )
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
+        await self._producer.close()

@@ -39,6 +39,7 @@ from gateway.outbox.services import (
     outbox_purge_sent,
     outbox_unsent,
 )
+from kafka_admin.producer import LazyProducer
 
 log = logging.getLogger("gateway.relay")
 
@@ -59,7 +60,14 @@ class OutboxRelay:
         self.config = config
         self.published = 0
         self._wake = asyncio.Event()
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(
+            config.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=10_000,
+            retry_backoff_ms=100,
+        )
         self._last_purge = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -79,7 +87,7 @@ class OutboxRelay:
                         str(exc).strip(),
                         backoff,
                     )
-                    await self._drop_producer()
+                    await self._producer.close(timeout=5)
                     if isinstance(exc, db.Error):
                         await sync_to_async(_drop_connection)()
                     await _wait_any(stop, timeout=backoff)
@@ -92,7 +100,7 @@ class OutboxRelay:
                 await _wait_any(stop, self._wake, timeout=self._idle_timeout())
         finally:
             listener.cancel()
-            await self._drop_producer()
+            await self._producer.close(timeout=5)
 
     async def relay_once(self) -> int:
         """Publish one batch; return how many rows were marked sent."""
@@ -121,23 +129,13 @@ class OutboxRelay:
         return self.config.sqlite_poll_s
 
     async def _get_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.config.bootstrap,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=2,
-                request_timeout_ms=10_000,
-                retry_backoff_ms=100,
-            )
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
+        """The relay's producer, started (and the connection logged: the harness's
+        readiness line) on first use and after a failure closed it."""
+        started = self._producer.started
+        producer = await self._producer.get()
+        if not started:
             log.info("relay: connected to Kafka at %s", ",".join(self.config.bootstrap))
-        return self._producer
+        return producer
 
     def _waiting_for(self, exc: Exception) -> str:
         """What the relay waits for after ``exc``: ``waiting for Kafka at ...``."""
@@ -149,14 +147,6 @@ class OutboxRelay:
         if isinstance(exc, (KafkaError, OSError, TimeoutError)):
             return f"waiting for Kafka at {','.join(self.config.bootstrap)}"
         return "publishing failed"
-
-    async def _drop_producer(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), 5)
-            except Exception:
-                log.debug("relay: producer stop failed", exc_info=True)
 
     async def _maybe_purge(self) -> None:
         if time.monotonic() - self._last_purge < self.config.purge_every_s:

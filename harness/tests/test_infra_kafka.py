@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.topics import ALL_TOPICS, TopicSpec
 from harness.kafka import KafkaBroker
 from harness.ports import is_listening
-from sagactl.topics_admin import PartitionMismatch, describe_topics, ensure_topics
+from kafka_admin.topics import PartitionMismatch, describe_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 

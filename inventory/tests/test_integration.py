@@ -24,7 +24,6 @@ from typing import Any
 import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from contracts import (
@@ -46,6 +45,8 @@ from contracts.topics import INVENTORY, ORDERS, OUTCOMES, STOCK, TopicSpec
 from inventory.catalog import CATALOG, Product
 from inventory.domain import Counters, violations
 from inventory.store import RedisStore
+from kafka_admin.client import new_admin
+from kafka_admin.topics import delete_topics_async, ensure_topics_async
 from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
@@ -61,8 +62,6 @@ def partition_of(key: bytes) -> int:
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
-    from sagactl.topics_admin import ensure_topics_async
-
     await ensure_topics_async(bootstrap, specs, PARTITIONS)
 
 
@@ -72,12 +71,7 @@ def stock_topic() -> TopicSpec:
 
 
 async def delete_topic(bootstrap: str, name: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([name])
-    finally:
-        await admin.close()
+    await delete_topics_async(bootstrap, [name])
 
 
 def base_env(stack_env: dict[str, str], prefix: str, stock: TopicSpec) -> dict[str, str]:
@@ -169,7 +163,7 @@ class Kafka:
         self.stock_topic = stock_topic
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.admin = new_admin(bootstrap)
         self.tps = [
             TopicPartition(t, p) for t in (INVENTORY.name, stock_topic) for p in range(PARTITIONS)
         ]

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import (
     Event,
@@ -30,6 +29,8 @@ from contracts import (
     key_of,
 )
 from contracts.topics import NOTIFICATIONS, OUTCOMES, PAYMENTS, TopicSpec
+from kafka_admin.client import new_admin
+from kafka_admin.topics import ensure_topics_async
 from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
@@ -51,12 +52,10 @@ class Kafka:
         self.group = group
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.admin = new_admin(bootstrap)
         self.notices: list[NotificationSent] = []
 
     async def __aenter__(self) -> Kafka:
-        from sagactl.topics_admin import ensure_topics_async
-
         await ensure_topics_async(self.bootstrap, [*INPUTS, NOTIFICATIONS], PARTITIONS)
         await self.producer.start()
         await self.reader.start()

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 
 from contracts import (
@@ -32,6 +31,8 @@ from contracts import (
 )
 from contracts.testing import new_order_id, order_cancelled, order_placed
 from contracts.topics import ORDERS, OUTCOMES, PAYMENTS, TopicSpec
+from kafka_admin.client import new_admin
+from kafka_admin.topics import ensure_topics_async
 from payment.domain import BLOCKED, net_charge
 from tests.support import WorkerProcess, eventually_async, worker_env
 
@@ -49,25 +50,8 @@ def bootstrap(stack_env: dict[str, str]) -> str:
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
-    """Create the topics the worker reads and writes, with the project's own tool if present."""
-    try:
-        from sagactl.topics_admin import ensure_topics_async
-    except ImportError:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            new = [
-                NewTopic(s.name, PARTITIONS, 1, topic_configs=s.configs)
-                for s in specs
-                if s.name not in existing
-            ]
-            if new:
-                await admin.create_topics(new)
-        finally:
-            await admin.close()
-    else:
-        await ensure_topics_async(bootstrap, specs, PARTITIONS)
+    """Create the topics the worker reads and writes."""
+    await ensure_topics_async(bootstrap, specs, PARTITIONS)
 
 
 @pytest.fixture
@@ -90,7 +74,7 @@ class Kafka:
         self.bootstrap = bootstrap
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.admin = new_admin(bootstrap)
         self.payments: list[ConsumerRecord[bytes, bytes]] = []
 
     async def __aenter__(self) -> Kafka:

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from contracts import (
@@ -42,8 +41,9 @@ from contracts.testing import (
     payment_declined,
 )
 from contracts.topics import INVENTORY, ORDERS, OUTCOMES, PAYMENTS, SAGA_TICKS
+from kafka_admin.client import new_admin
+from kafka_admin.topics import ensure_topics
 from saga.domain import outcome_id
-from sagactl.topics_admin import ensure_topics
 from tests.support import WorkerProcess, eventually_async, worker_env
 
 pytestmark = pytest.mark.integration
@@ -114,7 +114,7 @@ class Kafka:
         self.worker = worker
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         self.reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.admin = new_admin(bootstrap)
         self.outcomes: list[ConsumerRecord[bytes, bytes]] = []
         self.tps = [TopicPartition(OUTCOMES.name, p) for p in range(PARTITIONS)]
 

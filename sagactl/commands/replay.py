@@ -17,19 +17,18 @@ from aiokafka import TopicPartition
 from config.env import ROOT, load
 from harness.control import ENV_VAR, ControlError, default_path, request
 from harness.waiting import wait_until
-from sagactl.target import apply, platform_env
-from streaming.offsets import (
-    GroupState,
+from kafka_admin.groups import GroupState, describe_group
+from kafka_admin.offsets import (
     LiveMembers,
     PlannedReset,
     Target,
     commit_offsets,
     committed_topics,
-    describe_group,
     plan_reset,
     read_positions,
     render_plan,
 )
+from sagactl.target import apply, platform_env
 
 PROJECTOR = "projector"
 

@@ -8,19 +8,16 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
-
-from aiokafka.admin import AIOKafkaAdminClient
 
 from config.env import ROOT, load
 from contracts.topics import ALL_TOPICS
 from harness.control import answers, default_path
 from harness.services import SERVICES
+from kafka_admin.groups import describe_group
+from kafka_admin.topics import delete_topics_async, ensure_topics, list_topics_async
 from sagactl.target import apply, platform_env
-from sagactl.topics_admin import ensure_topics
-from streaming.offsets import describe_group
 
 #: Consumer groups of the platform; a group's Faust changelogs are named ``<group>-...``.
 GROUPS = tuple(s.group for s in SERVICES if s.group)
@@ -49,29 +46,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 async def doomed_topics(bootstrap: list[str]) -> list[str]:
     """Project topics and the groups' changelogs that exist on the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-    finally:
-        await admin.close()
+    existing = await list_topics_async(bootstrap)
     ours = {t.name for t in ALL_TOPICS}
     return sorted(t for t in existing if t in ours or any(t.startswith(f"{g}-") for g in GROUPS))
-
-
-async def delete_topics(bootstrap: list[str], names: list[str], timeout: float = 60.0) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        if names:
-            await admin.delete_topics(names)
-        deadline = time.monotonic() + timeout
-        while set(names) & set(await admin.list_topics()):  # deletion is asynchronous
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics not deleted within {timeout:.0f}s")
-            await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         if answer.strip() != "reset":
             print("nothing changed")
             return 1
-    asyncio.run(delete_topics(bootstrap, topics))
+    asyncio.run(delete_topics_async(bootstrap, topics))
     print(f"deleted {len(topics)} topics")
     created = ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
     print(f"created {len(created)} topics")

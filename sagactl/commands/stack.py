@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from config.env import load
 from harness.stack import Stack
-from sagactl.topics_admin import PartitionMismatch, ensure_topics
+from kafka_admin.topics import PartitionMismatch, ensure_topics
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:

@@ -7,14 +7,14 @@ import sys
 from typing import Any
 
 from config.env import load
-from sagactl.target import apply, platform_env
-from sagactl.topics_admin import (
+from kafka_admin.topics import (
     PartitionMismatch,
     TopicInfo,
     describe_topics,
     ensure_topics,
     wait_for_broker,
 )
+from sagactl.target import apply, platform_env
 
 #: The configs `describe` shows for every topic.
 KEY_CONFIGS = ("retention.ms", "cleanup.policy", "min.insync.replicas")

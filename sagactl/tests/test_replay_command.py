@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from kafka_admin.offsets import Target
 from sagactl.cli import build_parser
 from sagactl.commands.replay import parse_time_ms, run, target_of
-from streaming.offsets import Target
 
 
 def args(*argv: str):

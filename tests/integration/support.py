@@ -13,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
-from streaming.offsets import Target, rewind
+from kafka_admin.client import admin
+from kafka_admin.offsets import Target, group_lags, rewind
 from tests.support.waiting import eventually  # the one shared helper, re-exported
 
 T = TypeVar("T")
@@ -70,12 +70,8 @@ def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """The partition numbers of ``topic``, asked of the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
+    async with admin(bootstrap) as client:
+        [described] = await client.describe_topics([topic])
     return sorted(p["partition"] for p in described["partitions"])
 
 
@@ -111,7 +107,7 @@ def reset_group(bootstrap: str, group: str, topics: list[str], timeout: float = 
     The group must have no live members (stop its workers first): the commit is made
     by a consumer that assigns the partitions itself, without joining the group. The
     broker refuses it until stopped members have left (or their session expired), so
-    it is retried until ``timeout`` (`streaming.offsets`, as `sagactl replay` does).
+    it is retried until ``timeout`` (`kafka_admin.offsets`, as `sagactl replay` does).
     """
     asyncio.run(rewind([bootstrap], group, topics, Target("earliest"), timeout=timeout))
 
@@ -141,31 +137,8 @@ def partition_lags(bootstrap: str, group: str, topics: list[str]) -> dict[str, i
     """``group``'s lag on each partition of ``topics`` that it has not caught up on,
     as ``{"topic[partition]": lag}``: what a failure message should show."""
 
-    async def lag() -> dict[str, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await admin.start()
-        await consumer.start()
-        try:
-            committed = await admin.list_consumer_group_offsets(group)
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in await partitions_of(bootstrap, topic)
-            ]
-            ends = await consumer.end_offsets(partitions)
-            lags: dict[str, int] = {}
-            for tp in partitions:
-                meta = committed.get(tp)
-                done = meta.offset if meta is not None and meta.offset >= 0 else 0
-                if ends[tp] > done:
-                    lags[f"{tp.topic}[{tp.partition}]"] = ends[tp] - done
-            return lags
-        finally:
-            await consumer.stop()
-            await admin.close()
-
-    return asyncio.run(lag())
+    lags = asyncio.run(group_lags(bootstrap, group, topics))
+    return {f"{tp.topic}[{tp.partition}]": n for tp, n in sorted(lags.items()) if n > 0}
 
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]

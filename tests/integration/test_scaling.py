@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.runner import Platform
+from kafka_admin.groups import GroupState, describe_group
 from sagactl.cli import main as sagactl
-from streaming.offsets import GroupState, describe_group
 from tests.integration.conftest import controlled_platform
 from tests.integration.ledger import collect
 from tests.integration.support import eventually, http

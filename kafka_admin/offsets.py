@@ -1,6 +1,8 @@
-"""Consumer-group offsets: read them, plan a reset, see who is live, commit the new ones.
+"""Consumer-group offsets: read committed and end offsets and the lag, plan a reset, commit
+the new ones.
 
-One implementation of "move a group's offsets" for every caller: `sagactl replay`,
+One implementation of "read a group's lag" (the dashboard, the operations page, the
+tests) and of "move a group's offsets" for every caller: `sagactl replay`,
 `python -m analytics rebuild` and the integration tests. The planning is pure
 (:func:`plan_reset`); the broker parts use aiokafka's admin client and a consumer that
 assigns partitions itself (it never joins the group, so it cannot steal work).
@@ -20,8 +22,13 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import CommitFailedError, IllegalGenerationError, UnknownMemberIdError
+
+from kafka_admin.client import Bootstrap, admin, offsets_consumer, servers
+from kafka_admin.groups import Member, describe_group
+
+#: The request timeout of the admin requests made here.
+REQUEST_TIMEOUT_MS = 15000
 
 TargetKind = Literal["earliest", "latest", "timestamp", "offset", "shift"]
 
@@ -127,70 +134,96 @@ def render_plan(rows: Sequence[PlannedReset]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Member:
-    """A live member of a consumer group, as the broker describes it."""
-
-    member_id: str
-    client_id: str
-    host: str
-    #: The partitions the broker's last assignment gave it, as ``(topic, partition)``.
-    assignment: tuple[tuple[str, int], ...]
+def lag(end: int, committed: int | None) -> int:
+    """Messages after ``committed`` up to ``end`` (no commit, or a negative one: all)."""
+    return max(0, end - (committed if committed is not None and committed >= 0 else 0))
 
 
-@dataclass(frozen=True)
-class GroupState:
-    group: str
-    #: ``Stable``, ``Empty``, ``PreparingRebalance``, ``CompletingRebalance``, ``Dead``.
-    state: str
-    members: tuple[Member, ...]
-
-
-def decode_assignment(raw: bytes) -> tuple[tuple[str, int], ...]:
-    """The partitions in a consumer-protocol member assignment (empty if there is none)."""
-    if not raw:
-        return ()
-    assignment = ConsumerProtocolMemberAssignment.decode(raw)
-    return tuple(
-        sorted((topic, partition) for topic, parts in assignment.assignment for partition in parts)
+async def committed_offsets(
+    client: AIOKafkaAdminClient,
+    group: str,
+    partitions: Sequence[TopicPartition] | None = None,
+) -> dict[TopicPartition, int]:
+    """``group``'s committed offset on each of ``partitions`` (default: every partition it
+    committed on); a partition without a commit is left out."""
+    found = await client.list_consumer_group_offsets(
+        group, partitions=list(partitions) if partitions is not None else None
     )
+    return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
 
-def _admin(bootstrap: Sequence[str]) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(bootstrap_servers=list(bootstrap), request_timeout_ms=15000)
+async def topic_partitions(
+    client: AIOKafkaAdminClient, topics: Iterable[str], *, missing: str = "raise"
+) -> list[TopicPartition]:
+    """Every partition of ``topics``; a topic the broker does not know raises
+    ``LookupError`` (``missing="raise"``) or is left out (``missing="skip"``)."""
+    names = list(topics)
+    described = await client.describe_topics(names) if names else []
+    unknown = [t["topic"] for t in described if t["error_code"]]
+    if unknown and missing == "raise":
+        raise LookupError(f"no such topic: {', '.join(sorted(unknown))}")
+    return [
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t["error_code"]
+        for p in t["partitions"]
+    ]
 
 
-async def describe_group(bootstrap: Sequence[str], group: str) -> GroupState:
-    """The group's state and live members with their assignments (DescribeGroups)."""
-    admin = _admin(bootstrap)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    [described] = response.groups
-    # (error_code, group_id, state, protocol_type, protocol, members[, authorized_ops])
-    state = described[2]
-    members = tuple(
-        Member(m[0], m[-4], m[-3], decode_assignment(m[-1]))
-        for m in described[5]  # (member_id, [instance_id,] client_id, host, metadata, assignment)
-    )
-    return GroupState(group, state, members)
+@dataclass(frozen=True)
+class GroupOffsets:
+    """End offsets of some partitions, and a group's committed offsets."""
+
+    ends: dict[TopicPartition, int]
+    committed: dict[TopicPartition, int]
+
+    def lags(self, topics: Iterable[str] | None = None) -> dict[TopicPartition, int]:
+        """The lag on every partition (of ``topics``, when given) whose end is known."""
+        wanted = None if topics is None else set(topics)
+        return {
+            tp: lag(end, self.committed.get(tp))
+            for tp, end in self.ends.items()
+            if wanted is None or tp.topic in wanted
+        }
 
 
-async def committed_topics(bootstrap: Sequence[str], group: str) -> list[str]:
+async def read_offsets(
+    bootstrap: Bootstrap,
+    group: str,
+    topics: Iterable[str],
+    *,
+    request_timeout_ms: int | None = None,
+) -> GroupOffsets:
+    """The end offset of every partition of those of ``topics`` that exist, and
+    ``group``'s committed offsets."""
+    async with (
+        offsets_consumer(bootstrap, request_timeout_ms=request_timeout_ms) as consumer,
+        admin(bootstrap, request_timeout_ms=request_timeout_ms) as client,
+    ):
+        known = set(await client.list_topics())
+        partitions = await topic_partitions(client, sorted(set(topics) & known))
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        committed = await committed_offsets(client, group)
+    return GroupOffsets(dict(ends), committed)
+
+
+async def group_lags(
+    bootstrap: Bootstrap, group: str, topics: Iterable[str]
+) -> dict[TopicPartition, int]:
+    """``group``'s lag on every partition of those of ``topics`` that exist: the end
+    offset minus the committed one (all of it where the group never committed)."""
+    return (await read_offsets(bootstrap, group, topics)).lags()
+
+
+async def committed_topics(bootstrap: Bootstrap, group: str) -> list[str]:
     """The topics on which ``group`` has committed offsets, sorted."""
-    admin = _admin(bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return sorted({tp.topic for tp, meta in offsets.items() if meta.offset >= 0})
+    async with admin(bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS) as client:
+        offsets = await committed_offsets(client, group)
+    return sorted({tp.topic for tp in offsets})
 
 
 async def read_positions(
-    bootstrap: Sequence[str],
+    bootstrap: Bootstrap,
     group: str,
     topics: Sequence[str],
     *,
@@ -198,42 +231,28 @@ async def read_positions(
 ) -> list[Position]:
     """Committed, earliest and latest offsets of ``group`` on every partition of
     ``topics`` (and the offset at ``timestamp_ms`` when given)."""
-    admin = _admin(bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=list(bootstrap), enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-        missing = [t["topic"] for t in described if t["error_code"]]
-        if missing:
-            raise LookupError(f"no such topic: {', '.join(sorted(missing))}")
-        partitions = [
-            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
-        ]
-        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+    async with (
+        admin(bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS) as client,
+        offsets_consumer(bootstrap) as consumer,
+    ):
+        partitions = await topic_partitions(client, topics)
+        committed = await committed_offsets(client, group, partitions)
         earliest = await consumer.beginning_offsets(partitions)
         latest = await consumer.end_offsets(partitions)
         at_time: Mapping[TopicPartition, object] = {}
         if timestamp_ms is not None:
             at_time = await consumer.offsets_for_times({tp: timestamp_ms for tp in partitions})
-        positions = []
-        for tp in partitions:
-            meta = committed.get(tp)
-            found = at_time.get(tp)
-            positions.append(
-                Position(
-                    tp.topic,
-                    tp.partition,
-                    meta.offset if meta is not None and meta.offset >= 0 else None,
-                    earliest[tp],
-                    latest[tp],
-                    getattr(found, "offset", None),
-                )
+        return [
+            Position(
+                tp.topic,
+                tp.partition,
+                committed.get(tp),
+                earliest[tp],
+                latest[tp],
+                getattr(at_time.get(tp), "offset", None),
             )
-        return positions
-    finally:
-        await consumer.stop()
-        await admin.close()
+            for tp in partitions
+        ]
 
 
 class LiveMembers(RuntimeError):
@@ -247,7 +266,7 @@ class LiveMembers(RuntimeError):
 
 
 async def commit_offsets(
-    bootstrap: Sequence[str],
+    bootstrap: Bootstrap,
     group: str,
     offsets: Mapping[TopicPartition, int],
     *,
@@ -262,7 +281,7 @@ async def commit_offsets(
     deadline = time.monotonic() + timeout
     while True:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=list(bootstrap), group_id=group, enable_auto_commit=False
+            bootstrap_servers=servers(bootstrap), group_id=group, enable_auto_commit=False
         )
         await consumer.start()
         try:
@@ -279,7 +298,7 @@ async def commit_offsets(
 
 
 async def rewind(
-    bootstrap: Sequence[str],
+    bootstrap: Bootstrap,
     group: str,
     topics: Sequence[str],
     target: Target = Target("earliest"),

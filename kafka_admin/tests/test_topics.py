@@ -1,10 +1,9 @@
-"""Unit tests of topic planning and the `sagactl topics` table (no broker)."""
+"""Unit tests of topic planning (no broker)."""
 
 from __future__ import annotations
 
 from contracts.topics import ALL_TOPICS, ORDERS, PAYMENTS, TopicSpec
-from sagactl.commands.topics import render_table
-from sagactl.topics_admin import Mismatch, PartitionMismatch, TopicInfo, plan_topics
+from kafka_admin.topics import Mismatch, PartitionMismatch, plan_topics
 
 
 def test_everything_is_created_on_an_empty_broker() -> None:
@@ -32,12 +31,3 @@ def test_partition_mismatch_message_names_topic_counts_and_a_way_out() -> None:
     message = str(PartitionMismatch([Mismatch("payments.v1", 3, 6)]))
     assert "payments.v1: has 3 partitions, wanted 6" in message
     assert "TOPIC_PARTITIONS" in message
-
-
-def test_table_shows_partitions_and_key_configs() -> None:
-    table = render_table(
-        [TopicInfo("orders.v1", 6, 1, {"retention.ms": "604800000", "cleanup.policy": "delete"})]
-    )
-    header, row = table.splitlines()
-    assert header.split()[:4] == ["topic", "partitions", "rf", "retention.ms"]
-    assert row.split()[:5] == ["orders.v1", "6", "1", "604800000", "delete"]

@@ -1,4 +1,5 @@
-"""Create and inspect the platform's Kafka topics with aiokafka's admin client."""
+"""The platform's Kafka topics: create the missing ones (`ensure_topics`), describe them,
+delete some and wait until the broker has forgotten them (`delete_topics`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import for_code
 
 from contracts.topics import ALL_TOPICS, TopicSpec
+from kafka_admin.client import Bootstrap, admin
 
 T = TypeVar("T")
+
+#: The request timeout of the topic admin's requests.
+REQUEST_TIMEOUT_MS = 30000
 
 TOPIC_ALREADY_EXISTS = 36
 #: DescribeConfigs ``config_source`` of a value set on the topic itself.
@@ -84,15 +89,12 @@ async def wait_for_broker_async(bootstrap: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:
-        admin = _admin(bootstrap, request_timeout_ms=5000)
         try:
-            await admin.start()
-            await admin.describe_cluster()
+            async with admin(bootstrap, request_timeout_ms=5000) as client:
+                await client.describe_cluster()
             return
         except Exception as exc:
             last = exc
-        finally:
-            await admin.close()
         await asyncio.sleep(0.2)
     raise TimeoutError(f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s: {last!r}")
 
@@ -112,14 +114,12 @@ async def ensure_topics_async(
     has all its partitions in the broker's metadata.
     """
     specs = list(specs)
-    admin = _admin(bootstrap)
-    await admin.start()
-    try:
-        existing = await _partition_counts(admin, await admin.list_topics())
+    async with admin(bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS) as client:
+        existing = await _partition_counts(client, await client.list_topics())
         to_create, mismatches = plan_topics(specs, existing, partitions)
         created: list[str] = []
         if to_create:
-            response = await admin.create_topics(
+            response = await client.create_topics(
                 [
                     NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs)
                     for s in to_create
@@ -136,17 +136,15 @@ async def ensure_topics_async(
                     message = rest[0] if rest else ""
                     raise for_code(code)(f"creating topic {topic!r} failed: {message}")
             if raced:  # created by someone else since we listed: check their size too
-                counts = await _partition_counts(admin, raced)
+                counts = await _partition_counts(client, raced)
                 mismatches += plan_topics([s for s in to_create if s.name in raced], counts)[1]
             await _wait_for_partitions(
-                admin, {s.name: s.partitions for s in to_create if s.name in created}, timeout
+                client, {s.name: s.partitions for s in to_create if s.name in created}, timeout
             )
         if mismatches:
             raise PartitionMismatch(mismatches)
-        await _wait_for_group_coordinator(admin, timeout)
+        await _wait_for_group_coordinator(client, timeout)
         return created
-    finally:
-        await admin.close()
 
 
 async def _wait_for_group_coordinator(admin: AIOKafkaAdminClient, timeout: float) -> None:
@@ -171,10 +169,8 @@ async def describe_topics_async(
     bootstrap: str, names: Iterable[str] | None = None
 ) -> list[TopicInfo]:
     """Partitions, replication factor and configs of ``names`` (default: all but internal)."""
-    admin = _admin(bootstrap)
-    await admin.start()
-    try:
-        metadata = await admin.describe_topics(list(names) if names is not None else None)
+    async with admin(bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS) as client:
+        metadata = await client.describe_topics(list(names) if names is not None else None)
         topics = sorted(
             (t for t in metadata if not t.get("is_internal") and not t["topic"].startswith("__")),
             key=lambda t: t["topic"],
@@ -182,7 +178,7 @@ async def describe_topics_async(
         for t in topics:
             if t["error_code"]:
                 raise for_code(t["error_code"])(f"describing topic {t['topic']!r} failed")
-        configs = await _configs(admin, [t["topic"] for t in topics])
+        configs = await _configs(client, [t["topic"] for t in topics])
         return [
             TopicInfo(
                 name=t["topic"],
@@ -193,8 +189,32 @@ async def describe_topics_async(
             )
             for t in topics
         ]
-    finally:
-        await admin.close()
+
+
+async def list_topics_async(bootstrap: Bootstrap) -> set[str]:
+    """The names of every topic on the broker."""
+    async with admin(bootstrap) as client:
+        return set(await client.list_topics())
+
+
+async def delete_topics_async(
+    bootstrap: Bootstrap, names: Iterable[str], *, timeout: float = 60.0
+) -> list[str]:
+    """Delete those of ``names`` that exist and wait until the broker no longer lists them
+    (deletion is asynchronous); return the deleted names. ``TimeoutError`` after
+    ``timeout`` seconds."""
+    wanted = list(names)
+    async with admin(bootstrap) as client:
+        existing = set(await client.list_topics())
+        doomed = [name for name in wanted if name in existing]
+        if doomed:
+            await client.delete_topics(doomed)
+        deadline = time.monotonic() + timeout
+        while set(doomed) & set(await client.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {doomed} not deleted within {timeout:.0f}s")
+            await asyncio.sleep(0.2)  # poll interval while the broker deletes them
+    return doomed
 
 
 def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:
@@ -223,9 +243,11 @@ def describe_topics(bootstrap: str, names: Iterable[str] | None = None) -> list[
     return _run(describe_topics_async(bootstrap, names))
 
 
-def _admin(bootstrap: str, request_timeout_ms: int = 30000) -> AIOKafkaAdminClient:
-    servers = [s.strip() for s in bootstrap.split(",") if s.strip()]
-    return AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=request_timeout_ms)
+def delete_topics(
+    bootstrap: Bootstrap, names: Iterable[str], *, timeout: float = 60.0
+) -> list[str]:
+    """Blocking :func:`delete_topics_async`."""
+    return _run(delete_topics_async(bootstrap, names, timeout=timeout))
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:

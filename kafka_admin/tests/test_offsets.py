@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from streaming.offsets import Position, Target, decode_assignment, plan_reset, render_plan
+from kafka_admin.groups import decode_assignment
+from kafka_admin.offsets import Position, Target, plan_reset, render_plan
 
 P = Position("orders.v1", 0, committed=40, earliest=10, latest=100, at_time=55)
 
