@@ -167,7 +167,8 @@ def update(
 
 
 def execute(statements: Iterable[Statement], db: BaseDatabaseWrapper | None = None) -> int:
-    """Run ``statements``; return the rows they changed (inserted or updated)."""
+    """Run ``statements``; return the rows they changed (inserted or updated), as far as
+    the driver reports them (Python's sqlite3 reports none for ``WITH … UPDATE``)."""
     db = db or connection
     changed = 0
     with db.cursor() as cursor:
