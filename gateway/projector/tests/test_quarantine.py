@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import connection, connections
 
 import contracts
 from contracts import StockLevel, topics
@@ -139,6 +139,7 @@ def test_a_record_the_database_cannot_hold_is_dead_lettered_and_the_rest_project
         finally:
             stop.set()
             await asyncio.wait_for(consumer_task, 30)
+            await sync_to_async(connections.close_all)()  # the projector's thread's
 
     asyncio.run(scenario())
     # one dead letter for the bad record, however often the batch was written
