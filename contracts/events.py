@@ -22,9 +22,10 @@ from msgspec import Meta
 #: lost. It must be finite, not below zero (``-0`` is zero) and below 10**MONEY_DIGITS
 #: (checked in ``__post_init__``: msgspec cannot bound a Decimal by annotation).
 Money = Decimal
-#: How many integer digits an amount may have: amounts stay below 10**15, so sums and
-#: ``quantity * unit_price`` stay exact in the default 28-digit decimal context.
-MONEY_DIGITS = 15
+#: How many integer digits an amount may have: amounts stay below 10**12, so an order's
+#: amount fits the read model's ``numeric(14, 2)`` and sums and ``quantity * unit_price``
+#: stay exact in the default 28-digit decimal context.
+MONEY_DIGITS = 12
 #: The annotation of money fields: ``Money`` plus its wire form, for the JSON Schemas.
 Amount = Annotated[
     Money,
@@ -42,16 +43,31 @@ Ident = Annotated[
     str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*(?!\n)$")
 ]
 #: An ISO 4217 currency code, e.g. ``USD``.
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}(?!\n)$")]
+Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=r"^[A-Z]{3}(?!\n)$")]
+# Bounds of the read model's columns: a value the contract accepts, the database holds
+# (checked against the Django models by gateway/projector/tests/test_bounds.py).
+#: A PostgreSQL ``integer`` (Kafka partitions, counts, attempts).
+INT32_MAX = 2**31 - 1
+#: A PostgreSQL ``bigint`` (Kafka offsets).
+INT64_MAX = 2**63 - 1
+#: Text without NUL characters, which no PostgreSQL text or ``jsonb`` value can hold:
+#: a message with one is rejected when decoded, so it is dead-lettered, never projected.
+NO_NUL = r"^[^\x00]*$"
 Quantity = Annotated[int, Meta(ge=1, le=10_000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
-Text = Annotated[str, Meta(max_length=2_000)]
+Text = Annotated[str, Meta(max_length=2_000, pattern=NO_NUL)]
+#: A name for people (a product's): the catalog's ``varchar(200)``.
+Name = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
+#: An exception's type name: the dead letters' ``varchar(200)``.
+ErrorType = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
+#: A Kafka topic or consumer group name: the dead letters' ``varchar(128)``.
+KafkaName = Annotated[str, Meta(max_length=128, pattern=NO_NUL)]
 
 #: Why an order was cancelled.
 CancelReason = Literal["payment_declined", "out_of_stock", "timeout"]
 #: How an order ended, as a notification tells it.
 OutcomeKind = Literal["completed", "cancelled"]
-Count = Annotated[int, Meta(ge=0)]
+Count = Annotated[int, Meta(ge=0, le=INT32_MAX)]
 #: The windows analytics reports on.
 WindowKind = Literal["tumbling_1m", "hopping_5m"]
 
@@ -184,7 +200,7 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
 
     at: AwareDatetime
     topic: str
-    error_type: Text
+    error_type: ErrorType
     error_message: Text
 
 
@@ -285,7 +301,7 @@ class StockLevel(
     undecided orders, ``sold`` was committed by completed orders."""
 
     product_id: Ident
-    name: Text
+    name: Name
     price: Amount
     available: Count
     reserved: Count
@@ -319,7 +335,7 @@ class TopProductsUpdated(Event, frozen=True, kw_only=True, tag="analytics.top_pr
     demand: tuple[ProductStat, ...] = ()
     sales: tuple[ProductStat, ...] = ()
     pageviews: tuple[PageStat, ...] = ()
-    late_events: Annotated[int, Meta(ge=0)] = 0
+    late_events: Count = 0
 
 
 class MinuteCountsUpdated(Event, frozen=True, kw_only=True, tag="analytics.minute_counts.v1"):
@@ -352,18 +368,18 @@ class DeadLetter(Event, frozen=True, kw_only=True, tag="dlq.record.v1"):
     the original headers. ``history`` lists every failed attempt, oldest first.
     """
 
-    original_topic: str
-    partition: Annotated[int, Meta(ge=0)]
-    offset: Annotated[int, Meta(ge=0)]
+    original_topic: KafkaName
+    partition: Count
+    offset: Annotated[int, Meta(ge=0, le=INT64_MAX)]
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
-    consumer_group: str
-    error_type: Text
+    consumer_group: KafkaName
+    error_type: ErrorType
     error_message: Text
     error_stack: Annotated[str, Meta(max_length=20_000)] = ""
     failed_at: AwareDatetime
-    attempts: Annotated[int, Meta(ge=1)]
+    attempts: Annotated[int, Meta(ge=1, le=INT32_MAX)]
     history: tuple[Attempt, ...] = ()
 
 

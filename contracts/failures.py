@@ -20,7 +20,10 @@ decoding the value:
 
 Dead letters (``orders.dlq.v1``) are ``DeadLetter`` events, keyed by the original key,
 with the headers ``dlq.group``, ``dlq.original-topic``, ``dlq.error-type`` and
-``dlq.attempts``.
+``dlq.attempts``. A dead letter always fits in a Kafka record: an original value or key
+beyond ``VALUE_MAX``/``KEY_MAX`` is kept as its first bytes, original headers up to
+``HEADERS_MAX`` bytes, the last ``HISTORY_MAX`` attempts; what was cut is described
+(SHA-256 and length of the whole) by the ``dlq.truncated`` header among its headers.
 
 A redrive sends the original key, value and headers back to the original topic, with
 ``redrive.group`` (only that group processes it: the others had handled the message),
@@ -29,6 +32,7 @@ A redrive sends the original key, value and headers back to the original topic, 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import traceback
 import uuid
@@ -56,6 +60,7 @@ DLQ_ERROR_TYPE = "dlq.error-type"
 DLQ_ATTEMPTS = "dlq.attempts"
 REDRIVE_GROUP = "redrive.group"
 REDRIVE_ID = "redrive.id"
+DLQ_TRUNCATED = "dlq.truncated"
 
 #: Headers this platform adds; a record sent on (retried, dead-lettered, redriven)
 #: carries the original headers without these, plus its own.
@@ -75,6 +80,7 @@ PLATFORM_HEADERS = frozenset(
         DLQ_ATTEMPTS,
         REDRIVE_GROUP,
         REDRIVE_ID,
+        DLQ_TRUNCATED,
     }
 )
 
@@ -125,9 +131,17 @@ def decode_history(data: bytes | None) -> tuple[Attempt, ...]:
 
 _DLQ_NS = uuid.UUID("0d6c3f0e-7a51-4a47-b1a4-2f8f3b9d6e21")
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")
-#: Longest error message and stack kept (``DeadLetter``'s limits).
+#: Longest error message, stack and error type kept (``DeadLetter``'s limits).
 _TEXT_MAX = 2_000
 _STACK_MAX = 20_000
+_TYPE_MAX = 200
+#: What a dead letter keeps of the original record, so that it always fits in one Kafka
+#: record (1 MiB by default; bytes are base64 on the wire, 4/3 of their size): about
+#: 350 KiB of value, 90 KiB of headers, 50 KiB of history, 22 KiB of error at most.
+VALUE_MAX = 256 * 1024
+KEY_MAX = 1024
+HEADERS_MAX = 64 * 1024
+HISTORY_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -217,6 +231,21 @@ def dead_letter(
     Its correlation id is the original key when that is a valid id (an order id).
     """
     origin = f"{group}/{state.origin_topic}/{state.origin_partition}/{state.origin_offset}"
+    cut: dict[str, object] = {}
+    kept_value = _capped("value", value, VALUE_MAX, cut)
+    kept_key = None if key is None else _capped("key", key, KEY_MAX, cut)
+    kept_headers: Headers = []
+    size = 0
+    for name, data in original_headers(headers):
+        size += len(name.encode(errors="replace")) + len(data)
+        if size > HEADERS_MAX:
+            cut["headers"] = {"dropped": len(original_headers(headers)) - len(kept_headers)}
+            break
+        kept_headers.append((name, data))
+    if len(state.history) > HISTORY_MAX:
+        cut["history"] = {"dropped": len(state.history) - HISTORY_MAX}
+    if cut:
+        kept_headers.append((DLQ_TRUNCATED, _history_encoder.encode(cut)))
     return DeadLetter(
         event_id=uuid.uuid5(_DLQ_NS, f"{origin}/{len(state.history)}"),
         occurred_at=at,
@@ -224,17 +253,25 @@ def dead_letter(
         original_topic=state.origin_topic,
         partition=state.origin_partition,
         offset=state.origin_offset,
-        key=key,
-        value=value,
-        headers=tuple(original_headers(headers)),
+        key=kept_key,
+        value=kept_value,
+        headers=tuple(kept_headers),
         consumer_group=group,
         error_type=_error_type(exc),
         error_message=_message(exc),
         error_stack=_stack(exc),
         failed_at=at,
         attempts=max(1, state.attempts),
-        history=state.history,
+        history=state.history[-HISTORY_MAX:],
     )
+
+
+def _capped(name: str, data: bytes, limit: int, cut: dict[str, object]) -> bytes:
+    """``data``, or its first ``limit`` bytes, the whole described in ``cut``."""
+    if len(data) <= limit:
+        return data
+    cut[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return data[:limit]
 
 
 def dead_letter_headers(record: DeadLetter) -> Headers:
@@ -256,19 +293,26 @@ def _text(headers: Headers, name: str) -> str:
 
 def _error_type(exc: BaseException) -> str:
     kind = type(exc)
-    return (
+    name = (
         kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     )
+    return _no_nul(name)[:_TYPE_MAX]
 
 
 def _message(exc: BaseException) -> str:
     text = str(exc) or repr(exc)
-    return text[:_TEXT_MAX]
+    return _no_nul(text)[:_TEXT_MAX]
 
 
 def _stack(exc: BaseException) -> str:
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return stack[-_STACK_MAX:]
+    return _no_nul(stack)[-_STACK_MAX:]
+
+
+def _no_nul(text: str) -> str:
+    """``text`` without NUL characters (an error may quote the bad value that had one;
+    the contract rejects NUL in text, so a dead letter keeping it would be unreadable)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def key_order_id(key: bytes | None) -> str | None:

@@ -10,7 +10,31 @@ from django.utils import timezone
 
 import contracts
 from contracts import DeadLetter
-from gateway.operations.models import DeadLetterRecord
+from gateway import batch_sql as sql
+from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
+
+_TABLE = sql.Table(
+    DeadLetterRecord,
+    (
+        "event_id",
+        "dlq_topic",
+        "dlq_partition",
+        "dlq_offset",
+        "raw",
+        "original_topic",
+        "original_partition",
+        "original_offset",
+        "consumer_group",
+        "error_type",
+        "error_message",
+        "attempts",
+        "failed_at",
+        "recorded_at",
+        "status",
+        "resolved_by",
+        "resolved_at",
+    ),
+)
 
 
 class Positioned(Protocol):
@@ -29,31 +53,33 @@ class Positioned(Protocol):
 def dead_letters_store(batch: Sequence[Positioned]) -> int:
     """Insert one row per ``DeadLetter`` in ``batch``; return how many were new.
 
-    Rows are unique by event id and by DLQ position, so a redelivered batch adds nothing.
+    Rows are unique by event id and by DLQ position, so a redelivered batch adds nothing
+    (one ``INSERT … ON CONFLICT DO NOTHING``).
     """
     now = timezone.now()
     rows = [_row(seen, seen.event, now) for seen in batch if isinstance(seen.event, DeadLetter)]
     if not rows:
         return 0
-    before = DeadLetterRecord.objects.count()
-    DeadLetterRecord.objects.bulk_create(rows, ignore_conflicts=True)
-    return DeadLetterRecord.objects.count() - before
+    return sql.execute(sql.insert(_TABLE, rows))
 
 
-def _row(seen: Positioned, dead: DeadLetter, now: datetime) -> DeadLetterRecord:
-    return DeadLetterRecord(
-        event_id=dead.event_id,
-        dlq_topic=seen.topic,
-        dlq_partition=seen.partition,
-        dlq_offset=seen.offset,
-        raw=contracts.encode(dead),
-        original_topic=dead.original_topic,
-        original_partition=dead.partition,
-        original_offset=dead.offset,
-        consumer_group=dead.consumer_group,
-        error_type=dead.error_type,
-        error_message=dead.error_message,
-        attempts=dead.attempts,
-        failed_at=dead.failed_at,
-        recorded_at=now,
+def _row(seen: Positioned, dead: DeadLetter, now: datetime) -> tuple[object, ...]:
+    return (
+        dead.event_id,
+        seen.topic,
+        seen.partition,
+        seen.offset,
+        contracts.encode(dead),
+        dead.original_topic,
+        dead.partition,
+        dead.offset,
+        dead.consumer_group,
+        dead.error_type,
+        dead.error_message,
+        dead.attempts,
+        dead.failed_at,
+        now,
+        DeadLetterStatus.PENDING.value,
+        "",
+        None,
     )

@@ -2,12 +2,13 @@
 
 One consumer group (``projector``); offsets are committed only after the batch's
 database transaction committed (at least once; the fold is idempotent). One
-database round trip set per batch, never per event.
+transaction of set-based statements per batch (one per table), never one per event.
 
 It also reads ``orders.dlq.v1`` into the operators' dead-letter table, and dead-letters
-its own poison messages (undecodable or invalid) there before committing past them:
-nothing is skipped silently. A redriven record meant for another group
-(``redrive.group``) is not for the projector and is skipped.
+its own poison messages there before committing past them: undecodable or invalid
+records, and records the database cannot hold (isolated by ``project_isolated``: the
+rest of their batch is written). Nothing is skipped silently. A redriven record meant
+for another group (``redrive.group``) is not for the projector and is skipped.
 
 Outages: started while Kafka or PostgreSQL is down, or losing either while it runs, it
 logs "waiting for Kafka/PostgreSQL at ..." with backoff and starts its consumer again
@@ -34,15 +35,13 @@ from django import db
 
 import contracts
 from contracts import DeadLetter, topics
-from contracts.failures import RetryState, dead_letter, header_list
+from contracts.failures import Headers, RetryState, dead_letter, header_list
 from gateway.consumed import GROUP, RETRY_TOPICS, TOPICS, Seen
 from gateway.operations.domain import for_group
-from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
-from gateway.orders.projection import Note, project_notes
 from gateway.projector.broadcast import Broadcaster
 from gateway.projector.failure_notes import dead_letter_note, retry_note
-from gateway.projector.projection import project_batch
+from gateway.projector.projection import Unit, project_isolated
 
 log = logging.getLogger("gateway.projector")
 
@@ -129,43 +128,29 @@ async def _consume(
         consuming()
         while not stop.is_set():
             polled = await consumer.getmany(timeout_ms=500, max_records=1000)
-            batch: list[Seen] = []
+            units: list[Unit] = []
+            records: dict[int, ConsumerRecord] = {}
             poison: list[DeadLetter] = []
-            notes: list[Note] = []
-            for records in polled.values():
-                for record in records:
-                    if record.topic in RETRY_TOPICS:
-                        note = retry_note(
-                            record.topic,
-                            record.partition,
-                            record.offset,
-                            record.key,
-                            header_list(record.headers),
-                            record.timestamp,
-                        )
-                        if note is not None:
-                            notes.append(note)
-                        continue
-                    seen = _read(record, group, poison)
-                    if seen is not None:
-                        batch.append(seen)
-                        if isinstance(seen.event, DeadLetter):
-                            letter = dead_letter_note(
-                                seen.topic, seen.partition, seen.offset, seen.event
-                            )
-                            if letter is not None:
-                                notes.append(letter)
+            for partition_records in polled.values():
+                for record in partition_records:
+                    unit = _unit(record, group, poison)
+                    if unit is not None:
+                        units.append(unit)
+                        records[id(unit)] = record
+            projected = units
+            if units:
+                failed = await sync_to_async(project_isolated)(units)
+                if failed:
+                    bad = {id(unit) for unit, _ in failed}
+                    projected = [u for u in units if id(u) not in bad]
+                    poison += _quarantine(failed, records, group)
             if poison and not await _dead_letter(sender, poison, stop):
                 break  # stopped before the broker took them: do not commit past them
-            if batch:
-                await sync_to_async(project_batch)(batch)
-                await sync_to_async(dead_letters_store)(batch)
-            if notes:
-                await sync_to_async(project_notes)(notes)
             if polled:
                 await consumer.commit()
-            if batch:
-                await broadcaster.publish([seen.event for seen in batch])
+            events = [u.seen.event for u in projected if u.seen is not None]
+            if events:
+                await broadcaster.publish(events)
     finally:
         with contextlib.suppress(Exception):
             await sender.close()
@@ -192,6 +177,29 @@ def _database_address() -> str:
     return f"{host}:{port}/{settings.get('NAME')}" if port else f"{host}/{settings.get('NAME')}"
 
 
+def _unit(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Unit | None:
+    """What ``record`` gives the batch: its event and notes, or None (poison, added to
+    ``poison``; not for this group; a retry record with nothing to note)."""
+    if record.topic in RETRY_TOPICS:
+        note = retry_note(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            header_list(record.headers),
+            record.timestamp,
+        )
+        return Unit(None, (note,)) if note is not None else None
+    seen = _read(record, group, poison)
+    if seen is None:
+        return None
+    if isinstance(seen.event, DeadLetter):
+        letter = dead_letter_note(seen.topic, seen.partition, seen.offset, seen.event)
+        if letter is not None:
+            return Unit(seen, (letter,))
+    return Unit(seen)
+
+
 def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen | None:
     """The record's event, or None: not for this group, or poison (added to ``poison``)."""
     headers = header_list(record.headers)
@@ -205,20 +213,49 @@ def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen 
             log.error("projector: unreadable dead letter %s left in the DLQ: %s", where, exc)
             return None
         log.warning("projector: undecodable message %s dead-lettered: %s", where, exc)
-        state = RetryState.first(record.topic, record.partition, record.offset, headers)
-        poison.append(
-            dead_letter(
-                state.failed(datetime.now(UTC), record.topic, exc),
-                key=record.key,
-                value=record.value or b"",
-                headers=headers,
-                group=group,
-                exc=exc,
-                at=datetime.now(UTC),
-            )
-        )
+        poison.append(_letter(record, headers, group, exc))
         return None
     return Seen(record.topic, record.partition, record.offset, event)
+
+
+def _quarantine(
+    failed: list[tuple[Unit, Exception]], records: dict[int, ConsumerRecord], group: str
+) -> list[DeadLetter]:
+    """Dead letters for the records the database could not hold (the batch went on
+    without them). A retry record only gave a timeline note: logged, not dead-lettered.
+    A dead letter this projector made of a record it could not hold, and cannot hold
+    either, is logged and left in the DLQ (dead-lettering it again would loop)."""
+    letters = []
+    for unit, exc in failed:
+        record = records[id(unit)]
+        where = f"{record.topic}[{record.partition}]@{record.offset}"
+        event = unit.seen.event if unit.seen is not None else None
+        if event is None:
+            log.error("projector: could not note retry record %s: %r", where, exc)
+        elif (
+            isinstance(event, DeadLetter)
+            and event.consumer_group == group
+            and event.original_topic == topics.DLQ.name
+        ):
+            log.error("projector: could not store its own dead letter %s: %r", where, exc)
+        else:
+            log.warning("projector: %s cannot be stored, dead-lettered: %r", where, exc)
+            letters.append(_letter(record, header_list(record.headers), group, exc))
+    return letters
+
+
+def _letter(record: ConsumerRecord, headers: Headers, group: str, exc: Exception) -> DeadLetter:
+    state = RetryState.first(record.topic, record.partition, record.offset, headers)
+    now = datetime.now(UTC)
+    return dead_letter(
+        state.failed(now, record.topic, exc),
+        key=record.key,
+        value=record.value or b"",
+        headers=headers,
+        group=group,
+        exc=exc,
+        at=now,
+    )
 
 
 async def _dead_letter(
