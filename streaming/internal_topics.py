@@ -35,4 +35,6 @@ def ensure_internal_topics(app: faust.App, bootstrap: str) -> list[str]:
     """Create ``internal_topics(app)`` that are missing; wait until all have leaders."""
     from sagactl.topics_admin import ensure_topics  # the project's one topic admin
 
-    return ensure_topics(bootstrap, internal_topics(app))
+    return ensure_topics(
+        bootstrap, internal_topics(app), replication_factor=app.conf.topic_replication_factor
+    )
