@@ -1,6 +1,7 @@
 # One command runs the platform, one runs every test tier.
 #   make run          broker, PostgreSQL, Redis, gateway, relay, projector and workers
 #   make run SCALE=payment=3
+#   make run BROKERS=3    a three-node Kafka cluster (replication 3, min.insync.replicas=2)
 #   make test         every tier (fast + integration) against a real Kafka/PostgreSQL/Redis
 #   make test-fast    the fast tier only: no broker, no database server
 # Both first install the system tools the tests run (node, chromium): no test installs.
@@ -17,7 +18,7 @@ test-tools:
 	@scripts/bootstrap --test-tools
 
 run: bootstrap
-	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE))
+	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE)) $(if $(BROKERS),--brokers $(BROKERS))
 
 test: test-tools
 	$(VENV)/sagactl stack -- $(VENV)/pytest $(PYTEST_ARGS)

@@ -234,6 +234,15 @@ class PlatformSettings:
     topic_partitions: int = setting("TOPIC_PARTITIONS", integer, 6)
     """Partitions per project topic (the same for every saga topic)."""
 
+    topic_replication_factor: int = setting("TOPIC_REPLICATION_FACTOR", integer, 1)
+    """Replicas per project topic and per worker changelog; with 3 or more, a write needs
+    ``min.insync.replicas=2`` (one broker may be down). `sagactl run --brokers 3` sets 3."""
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """In-sync replicas a write needs: 2 when there are 3 or more replicas, else 1."""
+        return max(1, min(2, self.topic_replication_factor - 1))
+
     @property
     def faust_broker(self) -> str:
         """The bootstrap servers in Faust's ``kafka://`` URL form."""

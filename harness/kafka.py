@@ -1,4 +1,5 @@
-"""A single-node Apache Kafka (KRaft, broker and controller in one JVM) from Maven jars."""
+"""Apache Kafka (KRaft, broker and controller in one JVM per node) from Maven jars: one node
+(`KafkaBroker`), or a cluster of several nodes on one machine (`KafkaCluster`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import base64
 import secrets
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.jars import KAFKA_VERSION, ensure_kafka_jars
@@ -28,27 +30,43 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def min_insync_replicas(replication_factor: int) -> int:
+    """In-sync replicas a write needs: 2 of 3 (one node may be down), 1 on one node."""
+    return max(1, min(2, replication_factor - 1))
+
+
 def render_server_properties(
-    *, port: int, controller_port: int, log_dir: Path, node_id: int = 1
+    *,
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    voters: str | None = None,
+    replicas: int = 1,
 ) -> str:
-    """``server.properties`` of a combined broker+controller on loopback."""
+    """``server.properties`` of a combined broker+controller on loopback.
+
+    ``voters`` is the controller quorum (``id@host:port,...``; default: this node
+    alone); ``replicas`` the cluster's size, the replication factor of internal topics.
+    """
+    min_isr = str(min_insync_replicas(replicas))
     settings = {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
-        "controller.quorum.voters": f"{node_id}@{LOOPBACK}:{controller_port}",
+        "controller.quorum.voters": voters or f"{node_id}@{LOOPBACK}:{controller_port}",
         "listeners": f"PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{port}",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(log_dir),
-        # One node: every internal topic has a single replica.
-        "offsets.topic.replication.factor": "1",
+        # Every internal topic has one replica per node; with three, a write needs two.
+        "offsets.topic.replication.factor": str(replicas),
         "offsets.topic.num.partitions": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": min_isr,
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": min_isr,
         # Consumers join at once; topics exist only when the project creates them.
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
@@ -87,14 +105,21 @@ class KafkaBroker(LocalServer):
         port: int | None = None,
         controller_port: int | None = None,
         startup_timeout: float = 120.0,
+        node_id: int = 1,
+        cluster_id: str | None = None,
+        voters: str | None = None,
+        replicas: int = 1,
     ) -> None:
-        picked = free_ports(2)
+        picked = free_ports(2) if port is None or controller_port is None else [0, 0]
         self.port = port or picked[0]
         self.controller_port = controller_port or picked[1]
         self.version = version
         self.startup_timeout = startup_timeout
-        self.dir = Path(tempfile.mkdtemp(prefix="kafka-", dir=base_dir))
-        self.cluster_id = new_cluster_id()
+        self.node_id = node_id
+        self.voters = voters
+        self.replicas = replicas
+        self.dir = Path(tempfile.mkdtemp(prefix=f"kafka-{node_id}-", dir=base_dir))
+        self.cluster_id = cluster_id or new_cluster_id()
         super().__init__()
         #: Seconds the last ``start()`` took (jar download excluded).
         self.startup_seconds: float | None = None
@@ -106,6 +131,11 @@ class KafkaBroker(LocalServer):
     @property
     def log_path(self) -> Path:
         return self.dir / "kafka.log"
+
+    def kill(self) -> None:
+        """SIGKILL the JVM (a machine lost); ``start()`` brings it back with its data."""
+        if self._process is not None:
+            self._process.kill()
 
     def start(self) -> None:
         """Start (formatting the storage on first start) and wait until it serves requests."""
@@ -137,7 +167,12 @@ class KafkaBroker(LocalServer):
         config = self.dir / "server.properties"
         config.write_text(
             render_server_properties(
-                port=self.port, controller_port=self.controller_port, log_dir=self.dir / "data"
+                port=self.port,
+                controller_port=self.controller_port,
+                log_dir=self.dir / "data",
+                node_id=self.node_id,
+                voters=self.voters,
+                replicas=self.replicas,
             )
         )
         (self.dir / "log4j.properties").write_text(render_log4j())
@@ -164,3 +199,81 @@ class KafkaBroker(LocalServer):
         code = fmt.wait(timeout=self.startup_timeout)
         if code != 0:
             raise StartupError(f"formatting Kafka storage failed ({code}):\n{fmt.tail()}")
+
+
+class KafkaCluster:
+    """``size`` combined broker+controller nodes on loopback, one quorum, one cluster id.
+
+    Each node is a `KafkaBroker` (``brokers``, node ids 1..size): kill, stop and start
+    one to lose a machine and bring it back. Internal topics are replicated on every
+    node, ``min.insync.replicas`` is 2 of 3.
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        *,
+        base_dir: Path | None = None,
+        version: str = KAFKA_VERSION,
+        startup_timeout: float = 180.0,
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"a cluster needs at least one node, not {size}")
+        ports = free_ports(2 * size)
+        cluster_id = new_cluster_id()
+        voters = ",".join(f"{n + 1}@{LOOPBACK}:{ports[2 * n + 1]}" for n in range(size))
+        self.brokers = [
+            KafkaBroker(
+                base_dir=base_dir,
+                version=version,
+                port=ports[2 * n],
+                controller_port=ports[2 * n + 1],
+                startup_timeout=startup_timeout,
+                node_id=n + 1,
+                cluster_id=cluster_id,
+                voters=voters,
+                replicas=size,
+            )
+            for n in range(size)
+        ]
+        self.startup_seconds: float | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.brokers)
+
+    @property
+    def bootstrap(self) -> str:
+        """Every node's address, comma-separated (what clients are given)."""
+        return ",".join(b.bootstrap for b in self.brokers)
+
+    @property
+    def running(self) -> bool:
+        """True while every node runs (the stack reports a lost node as dead)."""
+        return all(b.running for b in self.brokers)
+
+    def broker(self, node_id: int) -> KafkaBroker:
+        for broker in self.brokers:
+            if broker.node_id == node_id:
+                return broker
+        raise KeyError(f"no node {node_id} in this cluster")
+
+    def start(self) -> None:
+        """Start every node at once: a node is up only when the quorum has a majority."""
+        began = time.monotonic()
+        ensure_kafka_jars(self.brokers[0].version)  # once, before the nodes race for it
+        with ThreadPoolExecutor(max_workers=self.size) as pool:
+            futures = [pool.submit(b.start) for b in self.brokers]
+            errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            self.stop(timeout=10)
+            raise StartupError(f"starting the Kafka cluster failed: {errors[0]}") from errors[0]
+        self.startup_seconds = time.monotonic() - began
+
+    def stop(self, timeout: float | None = None) -> None:
+        with ThreadPoolExecutor(max_workers=self.size) as pool:
+            list(pool.map(lambda b: b.stop(timeout), self.brokers))
+
+    def close(self) -> None:
+        with ThreadPoolExecutor(max_workers=self.size) as pool:
+            list(pool.map(lambda b: b.close(), self.brokers))

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EnsureTopics = Callable[[str], Sequence[str]]
 
 #: Where the infrastructure is: what `sagactl` tools need from a running platform.
-INFRA_VARS = tuple(ENV_VARS.values())
+INFRA_VARS = (*ENV_VARS.values(), "TOPIC_REPLICATION_FACTOR")
 
 
 class PlatformError(Exception):
@@ -323,7 +323,8 @@ class Platform:
         else:
             from kafka_admin.topics import ensure_topics
 
-            self.topics = list(ensure_topics(bootstrap))
+            replicas = int(self.env.get("TOPIC_REPLICATION_FACTOR") or 1)
+            self.topics = list(ensure_topics(bootstrap, replication_factor=replicas))
 
     def _run_oneshot(self, name: str, argv: Sequence[str]) -> None:
         """Run a command that must finish (migrate, a service's setup) before the services."""

@@ -17,10 +17,13 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from harness import containers
-from harness.kafka import KafkaBroker
+from harness.kafka import KafkaBroker, KafkaCluster
 from harness.plan import ENV_VARS, Source, plan
 from harness.postgres import PostgresServer
 from harness.redis import RedisServer
+
+#: What a stack with a broker cluster exports besides the addresses (`config.env`).
+REPLICATION_VAR = "TOPIC_REPLICATION_FACTOR"
 
 
 class Stack:
@@ -30,6 +33,10 @@ class Stack:
     ``REDIS_URL``) is set is not started: that value is used. Otherwise a container runs
     when a Docker engine answers (``docker=None`` asks; ``False`` never uses Docker),
     else a local process. ``stop()`` also runs at exit and on SIGTERM.
+
+    ``brokers=3`` starts a local three-node KRaft cluster (`KafkaCluster`, never a
+    container) and exports all three addresses plus ``TOPIC_REPLICATION_FACTOR=3``, so
+    the platform's topics and changelogs get three replicas (two in sync per write).
     """
 
     def __init__(
@@ -41,13 +48,17 @@ class Stack:
         *,
         docker: bool | None = None,
         environ: Mapping[str, str] | None = None,
+        brokers: int = 1,
     ) -> None:
+        if brokers < 1:
+            raise ValueError(f"brokers must be at least 1, not {brokers}")
+        self.brokers = brokers
         self._wanted = {"kafka": kafka, "postgres": postgres, "redis": redis}
         self._workdir_arg = Path(workdir) if workdir is not None else None
         self._docker = docker
         self._environ = dict(os.environ if environ is None else environ)
         self.sources: dict[str, Source] = {}
-        self.kafka: KafkaBroker | None = None
+        self.kafka: KafkaBroker | KafkaCluster | None = None
         self.postgres: PostgresServer | None = None
         self.redis: RedisServer | None = None
         #: Seconds each component took to become ready (started ones only).
@@ -99,7 +110,10 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         """The environment variables that point at this stack's components."""
-        return {ENV_VARS[name]: value for name, value in self._values.items()}
+        env = {ENV_VARS[name]: value for name, value in self._values.items()}
+        if isinstance(self.kafka, KafkaCluster):
+            env[REPLICATION_VAR] = str(self.kafka.size)
+        return env
 
     def dead(self) -> list[str]:
         """Names of local components whose process has died (empty when all is well)."""
@@ -157,6 +171,8 @@ class Stack:
         return value
 
     def _starter(self, name: str, source: Source) -> Callable[[], str]:
+        if name == "kafka" and self.brokers > 1:
+            return self._start_kafka  # a cluster always runs as local processes
         if source is Source.DOCKER:
             return {
                 "kafka": lambda: self._container(containers.start_kafka),
@@ -176,7 +192,10 @@ class Stack:
         return value
 
     def _start_kafka(self) -> str:
-        self.kafka = KafkaBroker(base_dir=self._workdir)
+        if self.brokers > 1:
+            self.kafka = KafkaCluster(self.brokers, base_dir=self._workdir)
+        else:
+            self.kafka = KafkaBroker(base_dir=self._workdir)
         self.kafka.start()
         return self.kafka.bootstrap
 

@@ -105,9 +105,13 @@ async def ensure_topics_async(
     partitions: int | None = None,
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
     timeout: float = 30.0,
 ) -> list[str]:
     """Create the missing topics and return their names; existing topics are left alone.
+
+    Each has ``replication_factor`` replicas; with more than one, a write needs
+    ``min_insync_replicas`` of them (default: 2 of 3 or more, 1 of 2), set on the topic.
 
     Raises :class:`PartitionMismatch` (after creating the missing ones) when an existing
     topic has another partition count than wanted. Returns once every created topic
@@ -119,9 +123,18 @@ async def ensure_topics_async(
         to_create, mismatches = plan_topics(specs, existing, partitions)
         created: list[str] = []
         if to_create:
+            extra: dict[str, str] = {}
+            if replication_factor > 1:
+                min_isr = min_insync_replicas or max(1, min(2, replication_factor - 1))
+                extra["min.insync.replicas"] = str(min_isr)
             response = await client.create_topics(
                 [
-                    NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.configs)
+                    NewTopic(
+                        s.name,
+                        s.partitions,
+                        replication_factor,
+                        topic_configs={**extra, **s.configs},
+                    )
                     for s in to_create
                 ],
                 timeout_ms=int(timeout * 1000),
@@ -228,12 +241,18 @@ def ensure_topics(
     partitions: int | None = None,
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
     timeout: float = 30.0,
 ) -> list[str]:
     """Blocking :func:`ensure_topics_async`."""
     return _run(
         ensure_topics_async(
-            bootstrap, specs, partitions, replication_factor=replication_factor, timeout=timeout
+            bootstrap,
+            specs,
+            partitions,
+            replication_factor=replication_factor,
+            min_insync_replicas=min_insync_replicas,
+            timeout=timeout,
         )
     )
 

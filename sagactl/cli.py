@@ -10,7 +10,18 @@ from collections.abc import Sequence
 #: Subcommand modules under ``sagactl.commands``, in the order `--help` lists them.
 #: Each defines ``register(subparsers) -> argparse.ArgumentParser`` and sets ``func``
 #: (``Callable[[argparse.Namespace], int]``) as the parser default.
-COMMANDS = ("run", "stack", "scale", "replay", "load", "seed", "topics", "reset", "dlq")
+COMMANDS = (
+    "run",
+    "stack",
+    "scale",
+    "replay",
+    "load",
+    "seed",
+    "topics",
+    "reset",
+    "dlq",
+    "chaos",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

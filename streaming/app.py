@@ -37,6 +37,8 @@ def create_app(
     changelog topics. Call it once per process, or once per test: never share a
     module-level app. Choices, each overridable:
 
+    - ``topic_replication_factor`` from ``TOPIC_REPLICATION_FACTOR``: changelogs are
+      replicated like the project's topics (the brokers' ``min.insync.replicas`` holds).
     - ``store="memory://"``: tables live in RAM and are rebuilt from their compacted
       changelog topic on start (no RocksDB, no local state to lose or migrate).
     - ``topic_allow_declare=True`` with project topics bound as non-internal
@@ -79,6 +81,7 @@ def create_app(
         "autodiscover": False,
         "store": "memory://",
         "topic_partitions": settings.topic_partitions,
+        "topic_replication_factor": settings.topic_replication_factor,
         "topic_allow_declare": True,
         "topic_disable_leader": True,
         "key_serializer": "raw",

@@ -34,4 +34,6 @@ def internal_topics(app: faust.App) -> list[TopicSpec]:
 
 def ensure_internal_topics(app: faust.App, bootstrap: str) -> list[str]:
     """Create ``internal_topics(app)`` that are missing; wait until all have leaders."""
-    return ensure_topics(bootstrap, internal_topics(app))
+    return ensure_topics(
+        bootstrap, internal_topics(app), replication_factor=app.conf.topic_replication_factor
+    )

@@ -84,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
     asyncio.run(delete_topics_async(bootstrap, topics))
     print(f"deleted {len(topics)} topics")
-    created = ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
+    created = ensure_topics(
+        settings.kafka_bootstrap_servers,
+        partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
     print(f"created {len(created)} topics")
     env = {**os.environ}
     for step in (

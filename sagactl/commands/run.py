@@ -46,6 +46,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="instances per worker, e.g. payment=3 (default: the SCALE environment variable)",
     )
     parser.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="Kafka nodes: 3 runs a local KRaft cluster (replication factor 3,"
+        " min.insync.replicas=2) (default: the BROKERS environment variable, else 1)",
+    )
+    parser.add_argument(
         "--port",
         type=int,
         default=8000,
@@ -119,8 +127,12 @@ def run(args: argparse.Namespace) -> int:
 
     from harness.stack import Stack  # the heavy part; only needed to actually run
 
+    brokers = args.brokers if args.brokers is not None else int(os.environ.get("BROKERS") or 1)
+    if brokers not in (1, 3):
+        print(f"sagactl run: error: BROKERS must be 1 or 3, not {brokers}", file=sys.stderr)
+        return 2
     previous = _stop_on_signals()
-    stack = Stack()
+    stack = Stack(brokers=brokers)
     try:
         try:
             stack.start()

@@ -20,7 +20,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "stack",
         help="start Kafka, PostgreSQL and Redis; print or pass on their addresses",
         description=(
-            "Start a single-node Kafka (KRaft), PostgreSQL and Redis on free loopback ports "
+            "Start a single-node Kafka (KRaft; --brokers 3: a three-node cluster), PostgreSQL "
+            "and Redis on free loopback ports "
             "(or in containers when a Docker engine answers), create the project's topics and "
             "print the environment variables that point at them. Components whose variable "
             "(KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, REDIS_URL) is already set are not started. "
@@ -41,6 +42,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="never use containers, even when a Docker engine answers",
     )
     parser.add_argument("--workdir", help="folder for the servers' data (default: a temp folder)")
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=int(os.environ.get("BROKERS") or 1),
+        help="Kafka nodes: 3 runs a local KRaft cluster, topics with replication factor 3"
+        " and min.insync.replicas=2 (default: 1, or the BROKERS environment variable)",
+    )
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="command to run")
     parser.set_defaults(func=run)
     return parser
@@ -50,12 +59,25 @@ def run(args: argparse.Namespace) -> int:
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
-    with Stack(args.kafka, args.postgres, args.redis, args.workdir, docker=args.docker) as stack:
+    stack = Stack(
+        args.kafka,
+        args.postgres,
+        args.redis,
+        args.workdir,
+        docker=args.docker,
+        brokers=args.brokers,
+    )
+    with stack:
         env = stack.env()
         if "KAFKA_BOOTSTRAP_SERVERS" in env:
             partitions = load().topic_partitions
+            replicas = int(env.get("TOPIC_REPLICATION_FACTOR", load().topic_replication_factor))
             try:
-                created = ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"], partitions=partitions)
+                created = ensure_topics(
+                    env["KAFKA_BOOTSTRAP_SERVERS"],
+                    partitions=partitions,
+                    replication_factor=replicas,
+                )
             except PartitionMismatch as exc:
                 print(f"sagactl stack: {exc}", file=sys.stderr)
                 return 1

@@ -56,7 +56,9 @@ def create_topics(args: argparse.Namespace) -> int:
         return 1
     partitions = args.partitions or settings.topic_partitions
     try:
-        created = ensure_topics(bootstrap, partitions=partitions)
+        created = ensure_topics(
+            bootstrap, partitions=partitions, replication_factor=settings.topic_replication_factor
+        )
     except PartitionMismatch as exc:
         print(f"sagactl topics: {exc}", file=sys.stderr)
         return 1
