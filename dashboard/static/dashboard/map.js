@@ -10,20 +10,20 @@
 
   /* id: [kind, x, y, label, group or null] */
   const NODES = {
-    gateway: ["svc", 10, 135, "gateway", null],
-    "orders.v1": ["topic", 150, 145, "orders.v1", null],
-    payment: ["svc", 270, 40, "payment", "payment"],
-    inventory: ["svc", 270, 230, "inventory", "inventory"],
-    saga: ["svc", 410, 135, "saga", "saga"],
-    "orders.outcome.v1": ["topic", 540, 145, "orders.outcome.v1", null],
-    notification: ["svc", 600, 40, "notification", "notification"],
-    analytics: ["svc", 600, 230, "analytics", "analytics"],
-    retry: ["topic", 150, 40, "retry 1s·4s·16s", null],
-    dlq: ["topic", 150, 270, "orders.dlq.v1", null],
-    projector: ["svc", 410, 280, "projector", "projector"],
+    gateway: ["svc", 5, 135, "gateway", null],
+    "orders.v1": ["topic", 150, 144, "orders.v1", null],
+    payment: ["svc", 320, 40, "payment", "payment"],
+    inventory: ["svc", 320, 230, "inventory", "inventory"],
+    saga: ["svc", 470, 135, "saga", "saga"],
+    "orders.outcome.v1": ["topic", 560, 70, "orders.outcome.v1", null],
+    notification: ["svc", 640, 10, "notification", "notification"],
+    analytics: ["svc", 640, 135, "analytics", "analytics"],
+    retry: ["topic", 150, 20, "retry 1s·4s·16s", null],
+    dlq: ["topic", 150, 280, "orders.dlq.v1", null],
+    projector: ["svc", 470, 260, "projector", "projector"],
   };
   const SVC = { w: 110, h: 40 };
-  const TOPIC = { w: 110, h: 22 };
+  const TOPIC = { w: 130, h: 22 };
   const EDGES = [
     ["gateway", "orders.v1", "accepted"],
     ["orders.v1", "payment"],
@@ -69,11 +69,11 @@
     EDGES.forEach(function (e) {
       const a = box(e[0]), b = box(e[1]);
       const p = exit(a, b), q = exit(b, a);
-      const bend = e[0] === "retry" && e[1] === "payment" ? 14 : e[0] === "payment" && e[1] === "retry" ? -14 : 0;
+      const bend = e[0] === "retry" && e[1] === "payment" ? 12 : e[0] === "payment" && e[1] === "retry" ? -12 : 0;
       const g = el("g", { class: "edge", "data-from": e[0], "data-to": e[1] });
       g.append(el("line", { x1: p[0], y1: p[1] + bend / 3, x2: q[0], y2: q[1] + bend / 3, "marker-end": "url(#arrow)" }));
       if (e[2]) {
-        const t = el("text", { x: (p[0] + q[0]) / 2, y: (p[1] + q[1]) / 2 - 6, class: "rate", "text-anchor": "middle" }, "");
+        const t = el("text", { x: (p[0] + q[0]) / 2, y: (p[1] + q[1]) / 2 - 8, class: "rate", "text-anchor": "middle" }, "");
         parts["rate-" + e[2]] = t;
         g.append(t);
       }

@@ -88,7 +88,7 @@
       tr.tabIndex = 0;
       const st = o.status + (o.cancelReason ? " (" + o.cancelReason + ")" : "");
       tr.append(cell(o.orderId, "id"), cell(o.userId), cell(o.amount + " " + o.currency),
-        cell(st, "status"), cell(new Date(o.updatedAt).toLocaleTimeString()));
+        cell(st, "status"), cell(new Date(o.updatedAt).toLocaleTimeString([], { hour12: false })));
       tr.onclick = function () { showTimeline(o.orderId); };
       tr.onkeydown = function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showTimeline(o.orderId); } };
       out.append(tr);

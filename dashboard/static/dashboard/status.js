@@ -32,7 +32,7 @@
       const box = node("div", "group" + (g.rebalancedAt && now - g.rebalancedAt < 15 ? " rebalanced" : ""));
       box.dataset.group = g.group;
       box.append(node("h3", "", g.group + " · " + g.state + " · lag " + g.lag));
-      box.append(node("p", "meta", g.members.length + " members · generation " + g.generation +
+      box.append(node("p", "meta", g.members.length + (g.members.length === 1 ? " member" : " members") + " · generation " + g.generation +
         " (seen by the monitor) · last rebalance " + time(g.lastRebalanceAt)));
       const members = node("ul", "members");
       if (!g.members.length) members.append(node("li", "down", "no members"));
