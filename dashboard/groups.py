@@ -1,8 +1,14 @@
 """Consumer groups as the dashboard shows them: pure, from what the admin API returned.
 
 For each group: its members and the partitions each owns, and per partition the
-committed offset, the end offset and the lag. A change of members or of who owns
-which partition is a rebalance: ``rebalancedAt`` says when the monitor first saw it.
+committed offset, the end offset and the lag. Lag counts only the topics the group
+consumes and commits (`dashboard.lag`): the changelogs of its tables and its other
+internal topics are listed apart, under ``restore``, with their size (the end offset).
+
+A change of members or of who owns which partition is a rebalance: ``rebalancedAt``
+says when the monitor first saw it (kept while highlighted), ``lastRebalanceAt`` the
+latest one it saw, and ``generation`` counts the assignments the monitor has seen since
+it started (DescribeGroups does not give the broker's generation id).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dashboard.lag import is_internal, partition_lag
 from kafka_admin.groups import TP, Member
 
 #: How long the page highlights a group after a rebalance.
@@ -46,11 +53,17 @@ def group_view(
     owner = {tp: labels[m.member_id] for m in members for tp in m.assignment}
     partitions = sorted({*reading.committed, *owner})
     topics: dict[str, list[dict[str, Any]]] = {}
+    restore: dict[str, list[dict[str, Any]]] = {}
     total = 0
     for topic, partition in partitions:
         committed = reading.committed.get((topic, partition), -1)
         end = ends.get((topic, partition))
-        lag = None if end is None else max(0, end - max(committed, 0))
+        if is_internal(topic):
+            restore.setdefault(topic, []).append(
+                {"partition": partition, "owner": owner.get((topic, partition)), "end": end}
+            )
+            continue
+        lag = partition_lag(topic, committed, end)
         total += lag or 0
         topics.setdefault(topic, []).append(
             {
@@ -63,9 +76,13 @@ def group_view(
         )
     sig = signature(reading)
     rebalanced_at = None
+    last = None
+    generation = 1 if reading.members else 0
     if previous is not None:
         changed = previous.get("signature") != sig
         rebalanced_at = now if changed else previous.get("rebalancedAt")
+        last = now if changed else previous.get("lastRebalanceAt")
+        generation = int(previous.get("generation", 0)) + (1 if changed else 0)
     if rebalanced_at is not None and now - rebalanced_at > REBALANCE_HIGHLIGHT_S:
         rebalanced_at = None
     return {
@@ -82,8 +99,14 @@ def group_view(
             for m in members
         ],
         "topics": [{"topic": t, "partitions": rows} for t, rows in sorted(topics.items())],
+        "restore": [
+            {"topic": t, "partitions": rows, "records": sum(r["end"] or 0 for r in rows)}
+            for t, rows in sorted(restore.items())
+        ],
         "lag": total,
         "rebalancedAt": rebalanced_at,
+        "lastRebalanceAt": last,
+        "generation": generation,
         "signature": sig,
     }
 

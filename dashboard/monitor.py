@@ -21,6 +21,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from dashboard.groups import GroupReading, group_view, service_health
+from dashboard.kpis import read_kpis
+from dashboard.processes import read_processes
 from dashboard.status import STATUS_KEY
 from gateway.projector.changes import GROUP
 from gateway.projector.versions import Versions
@@ -150,6 +152,15 @@ class Monitor:
         services.append(relay)
         for group in GROUPS:
             services.append({"name": group, **service_health(self.views.get(group))})
+        kpis: dict[str, Any] | None = None
+        if database["status"] == "up":
+            try:
+                kpis = await asyncio.wait_for(sync_to_async(read_kpis)(), TIMEOUT_S)
+            except Exception as exc:
+                log.warning("dashboard monitor: KPIs not read: %s: %s", type(exc).__name__, exc)
+        if kpis is not None and self.views:
+            kpis["lag"] = sum(int(v["lag"]) for v in self.views.values())
+        processes = await asyncio.to_thread(read_processes)
         version = 0
         with contextlib.suppress(Exception):
             version = await self.versions.current()
@@ -159,6 +170,9 @@ class Monitor:
             "at": datetime.fromtimestamp(now, UTC).isoformat(),
             "groups": [self.views[g] for g in GROUPS if g in self.views],
             "health": {"services": services, "infrastructure": [broker, database, redis_check]},
+            "kpis": kpis,
+            # Local processes by service (state, restarts), when `sagactl run` runs them.
+            "processes": processes,
         }
 
     async def _redis_ping(self) -> None:

@@ -62,3 +62,53 @@ def test_a_worker_is_up_while_its_group_has_members() -> None:
         "detail": "no members (group Empty)",
     }
     assert service_health(None)["status"] == "unknown"
+
+
+def test_changelogs_are_restore_state_never_lag() -> None:
+    """An idle Faust group: everything committed; its table's changelog is assigned to the
+    member and holds 551 records that the group never commits."""
+    a = Member(
+        "m-a",
+        "faust",
+        "h",
+        (
+            ("orders.v1", 0),
+            ("analytics-windows-changelog", 0),
+            ("analytics-__assignor-__leader", 0),
+        ),
+    )
+    ends = {
+        ("orders.v1", 0): 10,
+        ("analytics-windows-changelog", 0): 551,
+        ("analytics-__assignor-__leader", 0): 1,
+    }
+    view = group_view(reading(a, committed={("orders.v1", 0): 10}), ends, None, now=1.0)
+
+    assert view["lag"] == 0
+    assert [t["topic"] for t in view["topics"]] == ["orders.v1"]
+    assert view["restore"] == [
+        {
+            "topic": "analytics-__assignor-__leader",
+            "partitions": [{"partition": 0, "owner": "M1", "end": 1}],
+            "records": 1,
+        },
+        {
+            "topic": "analytics-windows-changelog",
+            "partitions": [{"partition": 0, "owner": "M1", "end": 551}],
+            "records": 551,
+        },
+    ]
+
+
+def test_generation_and_the_last_rebalance_are_kept_after_the_highlight() -> None:
+    a = Member("m-a", "faust", "h", (("orders.v1", 0), ("orders.v1", 1)))
+    first = group_view(reading(a), ENDS, None, now=100.0)
+    b = Member("m-b", "faust", "h", (("orders.v1", 1),))
+    a2 = Member("m-a", "faust", "h", (("orders.v1", 0),))
+    moved = group_view(reading(a2, b), ENDS, first, now=110.0)
+    quiet = group_view(reading(a2, b), ENDS, moved, now=110.0 + REBALANCE_HIGHLIGHT_S + 5)
+
+    assert first["generation"] == 1 and first["lastRebalanceAt"] is None
+    assert moved["generation"] == 2 and moved["lastRebalanceAt"] == 110.0
+    assert quiet["generation"] == 2 and quiet["lastRebalanceAt"] == 110.0
+    assert quiet["rebalancedAt"] is None

@@ -1,20 +1,23 @@
-"""The browser's pure feed rules (dashboard/static/dashboard/stream.js) under Node's test
-runner."""
+"""The browser's pure rules under Node's test runner: the feed (stream.js) and the first
+screen (first.js)."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness import packages
 
 HERE = Path(__file__).parent
 
 
-def test_stream_rules() -> None:
+@pytest.mark.parametrize("name", ["stream.test.js", "first.test.js"])
+def test_rules(name: str) -> None:
     node = packages.require("node")  # installed by scripts/bootstrap; never skipped
     result = subprocess.run(
-        [node, "--test", str(HERE / "js" / "stream.test.js")],
+        [node, "--test", str(HERE / "js" / name)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"sagactl run: error: {exc}", file=sys.stderr)
             return 1
         with stack:
-            env = stack.env()
+            # The dashboard's monitor reads the processes' state from the control socket.
+            env = {**stack.env(), "SAGACTL_CONTROL": str(control_path)}
             platform = Platform(env, options, on_unexpected_exit=_keep_going)
             control = ControlServer(platform, control_path)
             with platform, control:

@@ -147,8 +147,31 @@ class Browser:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).select()")
         self.send("Input.insertText", text=text)
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def key(self, key: str) -> None:
+        """Press and release a key such as ``Tab`` or ``Enter`` (a real key event)."""
+        codes = {"Tab": 9, "Enter": 13, "Escape": 27}
+        for kind in ("rawKeyDown", "keyUp"):
+            self.send(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                code=key,
+                windowsVirtualKeyCode=codes.get(key, 0),
+            )
+
+    def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Emulate a window of ``width``×``height`` CSS pixels (a phone with ``mobile``)."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
+
+    def screenshot(self, path: Path, *, full: bool = True) -> Path:
+        """The page (``full``: beyond the viewport too) as a PNG at ``path``."""
+        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=full)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data["data"]))
         return path

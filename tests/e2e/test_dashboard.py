@@ -21,6 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 SERVICES = ["gateway", "relay", "projector", "payment", "inventory", "saga", "dashboard"]
 ADMIN = {"ADMIN_USERNAME": "e2e-admin", "ADMIN_PASSWORD": "e2e-secret-pw"}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
+#: The screenshots docs/dashboard.md shows, refreshed by these tests.
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,11 @@ def keep(browser: Browser, tmp_path: Path, name: str) -> Path:
     return shot
 
 
+def document(browser: Browser, name: str) -> Path:
+    """A screenshot of the viewport for docs/dashboard/ (fresh on every run)."""
+    return browser.screenshot(DOCS / name, full=False)
+
+
 def js(value: str) -> str:
     return json.dumps(value)
 
@@ -61,7 +68,8 @@ def test_an_order_placed_in_the_form_completes_live(
     assert browser.evaluate("location.pathname") == "/dashboard/"
     eventually(
         lambda: browser.evaluate(
-            "window.Live.applied !== null && document.querySelectorAll('#catalogue .qty').length"
+            "window.Live.applied !== null && document.querySelectorAll('#product option[value]')"
+            ".length > 1"
         ),
         timeout=30,
         what="the live feed and the catalogue",
@@ -70,7 +78,9 @@ def test_an_order_placed_in_the_form_completes_live(
     first = browser.evaluate("Live.applied")
 
     browser.type("#user-id", "browser-user")
-    browser.type("#catalogue tr:nth-child(2) .qty", "2")
+    browser.evaluate("document.getElementById('product').selectedIndex = 1")
+    browser.type("#quantity", "2")
+    browser.click("#add-line")
     browser.click("#place")
     accepted = eventually(
         lambda: browser.evaluate(
@@ -164,3 +174,135 @@ def test_staff_log_in_and_change_a_fault_setting(
     keep(browser, tmp_path, "dashboard-ops.png")
     status, _, _ = http("PUT", f"{url}/api/ops/faults/payment", {}, **auth)
     assert status == 200
+
+
+def test_lag_is_zero_on_an_idle_platform(running: Platform, browser: Browser) -> None:
+    """No group shows lag once the orders are decided: changelogs are restore state."""
+    browser.goto(f"{running.gateway_url}/dashboard/groups")
+    lags = (
+        "Array.from(document.querySelectorAll('#groups .group h3'))"
+        ".map(h => [h.parentNode.dataset.group, h.textContent])"
+    )
+    eventually(
+        lambda: (
+            len(browser.evaluate(lags)) >= 6
+            and all(text.endswith("lag 0") for _, text in browser.evaluate(lags))
+        ),
+        timeout=60,
+        what="every group at lag 0",
+    )
+    assert browser.evaluate("document.querySelectorAll('#groups td.lagging').length") == 0
+    restore = "document.querySelector('#groups .group[data-group=saga] .restore')"
+    assert "changelog" in browser.evaluate(f"({restore} || {{}}).textContent || ''")
+    owned = "document.querySelectorAll('#groups .group[data-group=payment] td.p[data-owner=M1]')"
+    assert browser.evaluate(f"{owned}.length") >= 1
+    document(browser, "groups.png")
+
+
+def test_the_first_screen_shows_the_system_at_work(running: Platform, browser: Browser) -> None:
+    browser.viewport(1280, 800)
+    try:
+        browser.goto(f"{running.gateway_url}/dashboard/")
+        eventually(
+            lambda: browser.evaluate(
+                "Live.applied !== null && document.getElementById('product').options.length > 1"
+            ),
+            timeout=30,
+            what="the feed and the catalogue",
+        )
+        browser.type("#burst-count", "20")
+        browser.click("#burst")
+        eventually(
+            lambda: (
+                browser.evaluate("document.getElementById('burst-result').textContent")
+                == "20 of 20 accepted"
+            ),
+            timeout=60,
+            what="the burst",
+        )
+        text = "(id) => document.getElementById(id).textContent"
+        eventually(
+            lambda: (
+                int(browser.evaluate(f"({text})('kpi-completed')") or "0")
+                + int(browser.evaluate(f"({text})('kpi-cancelled')") or "0")
+                >= 20
+            ),
+            timeout=90,
+            what="the KPIs to count the decided orders",
+            interval=0.5,
+        )
+        assert browser.evaluate(f"({text})('kpi-latency')") != "– / –"
+        assert browser.evaluate(f"({text})('kpi-dlq')").isdigit()
+        assert browser.evaluate(f"({text})('kpi-accepted')") != "–"
+        services = (
+            "Array.from(document.querySelectorAll('#map .node.svc'))"
+            ".map(n => [n.dataset.node, n.getAttribute('class'), n.textContent])"
+        )
+        eventually(
+            lambda: all(
+                "up" in cls.split()
+                for node, cls, _ in browser.evaluate(services)
+                if node in ("gateway", "payment", "inventory", "saga", "projector")
+            ),
+            timeout=30,
+            what="the map's services up",
+        )
+        figures = {node: content for node, _, content in browser.evaluate(services)}
+        assert "worker" in figures["payment"] and "lag" in figures["payment"]
+        # 1280×800: everything of the first screen without scrolling, nothing sideways.
+        fits = (
+            "document.documentElement.scrollHeight <= innerHeight + 1"
+            " && document.documentElement.scrollWidth <= innerWidth"
+        )
+        assert browser.evaluate(fits), browser.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        for box in ("#kpis", "#map", "#order-form", "#orders"):
+            bottom = browser.evaluate(
+                f"document.querySelector({js(box)}).getBoundingClientRect().top"
+            )
+            assert bottom < 800, box
+        document(browser, "first-screen.png")
+        browser.click("#orders tr:first-child")
+        eventually(
+            lambda: browser.evaluate("document.querySelectorAll('#map .node.lit').length") >= 4,
+            timeout=15,
+            what="the order's path lit on the map",
+        )
+        document(browser, "first-screen-order.png")
+        browser.click("#timeline-close")
+    finally:
+        browser.viewport(1400, 1000)
+
+
+def test_the_first_screen_at_a_phone_width(running: Platform, browser: Browser) -> None:
+    browser.viewport(390, 844, mobile=True)
+    try:
+        browser.goto(f"{running.gateway_url}/dashboard/")
+        eventually(lambda: browser.evaluate("Live.applied !== null"), timeout=30, what="feed")
+        assert browser.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
+            browser.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        )
+        document(browser, "first-screen-phone.png")
+    finally:
+        browser.viewport(1400, 1000)
+
+
+def test_the_form_is_labelled_and_reachable_by_keyboard(
+    running: Platform, browser: Browser
+) -> None:
+    browser.goto(f"{running.gateway_url}/dashboard/")
+    unlabelled = (
+        "Array.from(document.querySelectorAll('#order-form input, #order-form select,"
+        " #burst-form input, #status-filter, #text-filter'))"
+        ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))"
+        ".map(e => e.id)"
+    )
+    assert browser.evaluate(unlabelled) == []
+    reached = []
+    browser.evaluate("document.activeElement.blur()")
+    for _ in range(40):
+        browser.key("Tab")
+        reached.append(browser.evaluate("document.activeElement.id"))
+    for wanted in ("user-id", "product", "quantity", "add-line", "place", "burst-count"):
+        assert wanted in reached, reached

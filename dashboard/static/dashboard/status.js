@@ -12,38 +12,64 @@
     return n;
   }
 
+  /* Member colours of the assignment grid (M1, M2, ...), readable on white. */
+  const COLOURS = ["#6fb1ff", "#f2a65a", "#7cc68d", "#c58be0", "#f07f7f", "#5fc7c0", "#d6c25a", "#a0a8b8"];
+
+  function colour(label) {
+    const i = label ? Number(label.slice(1)) - 1 : -1;
+    return i >= 0 ? COLOURS[i % COLOURS.length] : "#e3e7ee";
+  }
+
+  function time(at) {
+    return at ? new Date(at * 1000).toLocaleTimeString() : "none seen";
+  }
+
   function renderGroups(groups) {
     const root = $("groups");
-    root.replaceChildren();
+    const out = document.createDocumentFragment();
     const now = Date.now() / 1000;
     groups.forEach(function (g) {
       const box = node("div", "group" + (g.rebalancedAt && now - g.rebalancedAt < 15 ? " rebalanced" : ""));
       box.dataset.group = g.group;
-      box.append(node("h3", "", g.group + " · " + g.state + " · lag " + g.lag +
-        (g.rebalancedAt ? " · rebalanced at " + new Date(g.rebalancedAt * 1000).toLocaleTimeString() : "")));
+      box.append(node("h3", "", g.group + " · " + g.state + " · lag " + g.lag));
+      box.append(node("p", "meta", g.members.length + (g.members.length === 1 ? " member" : " members") + " · generation " + g.generation +
+        " (seen by the monitor) · last rebalance " + time(g.lastRebalanceAt)));
       const members = node("ul", "members");
       if (!g.members.length) members.append(node("li", "down", "no members"));
       g.members.forEach(function (m) {
-        members.append(node("li", "", m.label + " " + m.clientId + " @ " + m.host + " — " +
-          m.partitions.length + " partitions: " + m.partitions.join(", ")));
+        const li = node("li", "", "");
+        const swatch = node("span", "swatch", m.label);
+        swatch.style.background = colour(m.label);
+        li.append(swatch, " " + m.clientId + " @ " + m.host + " — " + m.partitions.length + " partitions");
+        members.append(li);
       });
       box.append(members);
-      const table = node("table", "partitions");
+      const grid = node("table", "grid partitions");
+      grid.setAttribute("aria-label", g.group + ": partitions by owner, with lag");
       g.topics.forEach(function (t) {
         const tr = node("tr");
         tr.append(node("th", "", t.topic));
         t.partitions.forEach(function (p) {
-          const td = node("td", "p" + (p.lag ? " lagging" : ""));
-          td.title = "committed " + p.committed + ", end " + p.end + ", lag " + p.lag;
-          td.append(node("b", "", p.partition + ":" + (p.owner || "–")),
-            node("span", "", " " + (p.committed === null ? "–" : p.committed) + "/" + p.end + " lag " + p.lag));
+          const td = node("td", "p" + (p.lag ? " lagging" : ""), String(p.partition));
+          td.style.background = colour(p.owner);
+          td.dataset.owner = p.owner || "";
+          td.title = t.topic + "[" + p.partition + "] owner " + (p.owner || "none") + ", committed " +
+            p.committed + ", end " + p.end + ", lag " + p.lag;
+          if (p.lag) td.append(node("sup", "", String(p.lag)));
           tr.append(td);
         });
-        table.append(tr);
+        grid.append(tr);
       });
-      box.append(table);
-      root.append(box);
+      box.append(grid);
+      if ((g.restore || []).length) {
+        const restore = node("p", "restore", "restore state (never lag): " + g.restore.map(function (r) {
+          return r.topic + " " + r.records + " records in " + r.partitions.length + " partitions";
+        }).join(" · "));
+        box.append(restore);
+      }
+      out.append(box);
     });
+    root.replaceChildren(out);
   }
 
   function renderHealth(health) {

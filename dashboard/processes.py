@@ -1,0 +1,56 @@
+"""The local processes, when `sagactl run` runs the platform: its control socket's status
+(every process with its service, ``state`` and ``restarts``). The protocol is one JSON
+line each way (harness/control.py); the dashboard speaks it itself, read-only, and shows
+nothing when no platform answers (the platform may run elsewhere)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from config.env import ROOT
+
+ENV_VAR = "SAGACTL_CONTROL"
+
+
+def control_path() -> Path:
+    raw = os.environ.get(ENV_VAR, "").strip()
+    return Path(raw) if raw else ROOT / "var" / "sagactl.sock"
+
+
+def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per service: its processes (name, state, restarts), how many run, restarts summed."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in status.get("processes", []):
+        entry = out.setdefault(
+            str(p.get("service")), {"processes": [], "running": 0, "restarts": 0}
+        )
+        state = str(p.get("state") or ("running" if p.get("running") else "stopped"))
+        entry["processes"].append(
+            {"name": p.get("name"), "state": state, "restarts": int(p.get("restarts") or 0)}
+        )
+        entry["running"] += state == "running"
+        entry["restarts"] += int(p.get("restarts") or 0)
+    return out
+
+
+def read_processes(path: Path | None = None, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The processes by service, or None when no platform answers on the socket."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(path or control_path()))
+            sock.sendall(b'{"op": "status"}\n')
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        answer = json.loads(data or b"{}")
+    except (OSError, ValueError):
+        return None
+    return by_service(answer) if answer.get("ok") else None

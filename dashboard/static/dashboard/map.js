@@ -1,0 +1,162 @@
+/* The live choreography map: services (boxes) and topics (pills) of the saga as an SVG
+   graph, drawn once; Map.update(status, rates) recolours the services (First.node) and
+   rewrites their figures and the edges' rates. Map.light(topics) lights an order's path. */
+(function () {
+  "use strict";
+  const F = window.First;
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.getElementById("map");
+  if (!svg) return;
+
+  /* id: [kind, x, y, label, group or null] */
+  const NODES = {
+    gateway: ["svc", 5, 135, "gateway", null],
+    "orders.v1": ["topic", 150, 144, "orders.v1", null],
+    payment: ["svc", 320, 40, "payment", "payment"],
+    inventory: ["svc", 320, 230, "inventory", "inventory"],
+    saga: ["svc", 470, 135, "saga", "saga"],
+    "orders.outcome.v1": ["topic", 560, 70, "orders.outcome.v1", null],
+    notification: ["svc", 640, 10, "notification", "notification"],
+    analytics: ["svc", 640, 135, "analytics", "analytics"],
+    retry: ["topic", 150, 20, "retry 1s·4s·16s", null],
+    dlq: ["topic", 150, 280, "orders.dlq.v1", null],
+    projector: ["svc", 470, 260, "projector", "projector"],
+  };
+  const SVC = { w: 110, h: 40 };
+  const TOPIC = { w: 130, h: 22 };
+  const EDGES = [
+    ["gateway", "orders.v1", "accepted"],
+    ["orders.v1", "payment"],
+    ["orders.v1", "inventory"],
+    ["payment", "saga"],
+    ["inventory", "saga"],
+    ["saga", "orders.outcome.v1", "decided"],
+    ["orders.outcome.v1", "notification"],
+    ["orders.outcome.v1", "analytics"],
+    ["payment", "retry"],
+    ["retry", "payment"],
+    ["retry", "dlq"],
+    ["saga", "projector"],
+  ];
+  const parts = {};
+
+  function el(name, attrs, text) {
+    const n = document.createElementNS(NS, name);
+    Object.keys(attrs).forEach(function (k) { n.setAttribute(k, attrs[k]); });
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+
+  function box(id) {
+    const n = NODES[id];
+    const size = n[0] === "svc" ? SVC : TOPIC;
+    return { x: n[1], y: n[2], w: size.w, h: size.h, cx: n[1] + size.w / 2, cy: n[2] + size.h / 2 };
+  }
+
+  /* The point where the line from a's centre to b's centre leaves a's box. */
+  function exit(a, b) {
+    const dx = b.cx - a.cx, dy = b.cy - a.cy;
+    const t = Math.min(Math.abs((a.w / 2) / (dx || 1e-9)), Math.abs((a.h / 2) / (dy || 1e-9)));
+    return [a.cx + dx * t, a.cy + dy * t];
+  }
+
+  function draw() {
+    const defs = el("defs", {});
+    const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+    marker.append(el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }));
+    defs.append(marker);
+    svg.append(defs);
+    EDGES.forEach(function (e) {
+      const a = box(e[0]), b = box(e[1]);
+      const p = exit(a, b), q = exit(b, a);
+      const bend = e[0] === "retry" && e[1] === "payment" ? 12 : e[0] === "payment" && e[1] === "retry" ? -12 : 0;
+      const g = el("g", { class: "edge", "data-from": e[0], "data-to": e[1] });
+      g.append(el("line", { x1: p[0], y1: p[1] + bend / 3, x2: q[0], y2: q[1] + bend / 3, "marker-end": "url(#arrow)" }));
+      if (e[2]) {
+        const t = el("text", { x: (p[0] + q[0]) / 2, y: (p[1] + q[1]) / 2 - 8, class: "rate", "text-anchor": "middle" }, "");
+        parts["rate-" + e[2]] = t;
+        g.append(t);
+      }
+      svg.append(g);
+    });
+    Object.keys(NODES).forEach(function (id) {
+      const n = NODES[id], b = box(id);
+      const g = el("g", { class: "node " + n[0] + " unknown", "data-node": id });
+      g.append(el("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: n[0] === "svc" ? 6 : 11 }));
+      if (n[0] === "svc") {
+        g.append(el("text", { x: b.cx, y: b.y + 16, "text-anchor": "middle", class: "name" }, n[3]));
+        const figures = el("text", { x: b.cx, y: b.y + 32, "text-anchor": "middle", class: "figures" }, "–");
+        g.append(figures);
+        parts["fig-" + id] = figures;
+      } else {
+        const t = el("text", { x: b.cx, y: b.cy + 4, "text-anchor": "middle", class: "name" }, n[3]);
+        g.append(t);
+        parts["fig-" + id] = t;
+      }
+      const title = el("title", {}, n[3]);
+      g.append(title);
+      parts["title-" + id] = title;
+      parts[id] = g;
+      svg.append(g);
+    });
+  }
+
+  function setState(id, state, text, title) {
+    parts[id].setAttribute("class", "node " + NODES[id][0] + " " + state + (parts[id].classList.contains("lit") ? " lit" : ""));
+    if (text !== undefined) parts["fig-" + id].textContent = text;
+    if (title !== undefined) parts["title-" + id].textContent = title;
+  }
+
+  function rate(value) {
+    return value === null || value === undefined ? "" : value.toFixed(1) + "/s";
+  }
+
+  function update(status, r) {
+    const groups = {};
+    (status.groups || []).forEach(function (g) { groups[g.group] = g; });
+    const procs = status.processes || {};
+    const health = {};
+    ((status.health || {}).services || []).forEach(function (h) { health[h.name] = h; });
+    Object.keys(NODES).forEach(function (id) {
+      const n = NODES[id];
+      if (n[0] !== "svc") return;
+      if (id === "gateway") {
+        const h = health.gateway, relay = health.relay;
+        const p = procs.gateway;
+        const down = (h && h.status === "down") || (relay && relay.status === "down") || (p && p.running === 0);
+        const state = down ? "down" : h || p ? "up" : "unknown";
+        const parts2 = ["+ relay " + (relay ? relay.status : "?")];
+        if (p && p.restarts) parts2.push("↻ " + p.restarts);
+        setState(id, state, parts2.join(" · "), "gateway: " + (h ? h.status : "?") + "; relay: " + (relay ? relay.detail : "?"));
+        return;
+      }
+      const node = F.node(groups[n[4]], procs[id]);
+      setState(id, node.state, F.nodeText(node), n[3] + ": " + node.state + " · " + F.nodeText(node));
+    });
+    let retryLag = 0;
+    (status.groups || []).forEach(function (g) {
+      g.topics.forEach(function (t) {
+        if (t.topic.indexOf("orders.retry.") === 0) {
+          t.partitions.forEach(function (p) { retryLag += p.lag || 0; });
+        }
+      });
+    });
+    setState("retry", retryLag ? "lagging" : "up", undefined, "retry tiers: " + retryLag + " records waiting");
+    const k = status.kpis;
+    const dlq = k ? k.dlqPending : null;
+    setState("dlq", dlq ? "down" : dlq === 0 ? "up" : "unknown", "orders.dlq.v1" + (dlq ? " · " + dlq : ""),
+      "dead letters pending: " + (dlq === null ? "?" : dlq));
+    setState("orders.v1", "up");
+    setState("orders.outcome.v1", "up");
+    parts["rate-accepted"].textContent = r ? rate(r.accepted) : "";
+    parts["rate-decided"].textContent = r ? rate(r.decided) : "";
+  }
+
+  /* Light the nodes an order passed (topics and services of its timeline); none: clear. */
+  function light(ids) {
+    Object.keys(NODES).forEach(function (id) { parts[id].classList.toggle("lit", ids.indexOf(id) >= 0); });
+  }
+
+  draw();
+  window.ChoreoMap = { update: update, light: light, NODES: NODES };
+})();
