@@ -174,3 +174,21 @@ def test_install_checks_the_faust_version() -> None:
         direct_delivery.check_upstream("0.16.0")
     direct_delivery.check_upstream()
 
+
+def test_mode_log_messages_are_formatted_only_when_the_level_is_on() -> None:
+    import logging
+
+    from mode.utils.logging import CompositeLogger
+
+    from streaming.upstream import lazy_log_format
+
+    lazy_log_format.install()
+    formatted: list[str] = []
+    logger = logging.getLogger("streaming.tests.lazy")
+    logger.setLevel(logging.INFO)
+    log = CompositeLogger(logger, formatter=lambda s, m, *a, **k: formatted.append(m) or m)
+    log.debug("off %s", 1)
+    log.info("on %s", 2)
+    assert formatted == ["on %s"]
+    with pytest.raises(UpstreamChanged):
+        lazy_log_format.check_upstream("0.8.0")

@@ -11,4 +11,5 @@ fix, the module goes.
 - ``direct_delivery``: Faust's consumer delivers each message without a per-message
   task fan-out (``wait_first``) and never marks a message read that a rebalance kept
   from its stream (the cause of the #596 stalls).
+- ``lazy_log_format``: mode formats service log messages before the level check.
 """
