@@ -67,22 +67,3 @@ def test_topic_names_are_unique_and_versioned() -> None:
 def test_unknown_topic_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match=r"orders\.v1"):
         by_name("orders.v9")
-
-
-def test_murmur2_is_aiokafkas_for_many_keys() -> None:
-    import os
-    import uuid
-
-    from aiokafka.partitioner import murmur2 as aiokafka_murmur2
-
-    from contracts.routing import murmur2, partition_for
-
-    rng = __import__("random").Random(596)
-    keys = [bytes(rng.getrandbits(8) for _ in range(n)) for n in range(0, 96) for _ in range(60)]
-    keys += [str(uuid.UUID(int=rng.getrandbits(128))).encode() for _ in range(3000)]
-    keys += [b"", b"a", b"ab", b"abc", b"\xff" * 7, os.urandom(1000)]
-    for key in keys:
-        assert murmur2(key) == aiokafka_murmur2(key), key
-        for partitions in (1, 6, 7, 12):
-            expected = (aiokafka_murmur2(key) & 0x7FFFFFFF) % partitions
-            assert partition_for(key, partitions) == expected
