@@ -37,11 +37,13 @@ from faust.types import Message
 from config.prometheus import Metrics
 from contracts import encode, topics
 from contracts.failures import (
+    RETRY_GROUP,
     FaultSettings,
     Headers,
     RetryState,
     dead_letter,
     dead_letter_headers,
+    header,
     header_list,
 )
 from streaming import faults
@@ -227,6 +229,15 @@ class FailureHandling:
             await self.dead_letter(message, [], bare, exc)
             return Disposition.INVALID
         if state is None:
+            target = header(headers, RETRY_GROUP)
+            if target is not None and target.decode(errors="replace") == self.group:
+                # Ours, but its retry headers cannot be read (forged or corrupt): the
+                # dead-letter queue keeps it for an operator rather than dropping it.
+                bare = RetryState(message.topic, message.partition, message.offset)
+                await self.dead_letter(
+                    message, headers, bare, ValueError("unreadable retry headers")
+                )
+                return Disposition.INVALID
             log.error(
                 "%s: %s[%d]@%d has no retry headers; left alone",
                 self.group,

@@ -103,8 +103,19 @@ async def test_a_retry_record_due_in_a_million_years_runs_after_its_tier_delay()
     assert handled == [event.order_id]
 
 
-async def test_unparsable_retry_headers_leave_the_record_and_the_agent_goes_on() -> None:
+class FakeTopic:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, **record: Any) -> None:
+        self.sent.append(record)
+
+
+async def test_unreadable_retry_headers_of_our_group_are_dead_lettered_and_the_agent_goes_on() -> (
+    None
+):
     h = handling(delays=(0.05,))
+    dlq = h._dlq = FakeTopic()  # type: ignore[assignment]
     guard, _, handled = recording_guard()
     h.register(guard)
     event = placed()
@@ -114,8 +125,19 @@ async def test_unparsable_retry_headers_leave_the_record_and_the_agent_goes_on()
         )
         forged = [(k, bad if k == wire.RETRY_DUE_AT else v) for k, v in forged]
         record = Message(topic="orders.retry.1s.v1", value=encode(event), headers=forged)
-        assert await h._retry_one(0, record) is Disposition.SKIPPED  # type: ignore[arg-type]
-    assert handled == []
+        assert await h._retry_one(0, record) is Disposition.INVALID  # type: ignore[arg-type]
+    assert len(dlq.sent) == 3 and handled == []
+    # another group's record is left to that group
+    other = [(wire.RETRY_GROUP, b"inventory"), (wire.RETRY_DUE_AT, b"\xff")]
+    record = Message(topic="orders.retry.1s.v1", value=encode(event), headers=other)
+    assert await h._retry_one(0, record) is Disposition.SKIPPED  # type: ignore[arg-type]
+    # and the next good record is processed
+    good = RetryState("orders.v1", 3, 42).headers(
+        [], group="payment", agent=guard.name, due_at_ms=0
+    )
+    record = Message(topic="orders.retry.1s.v1", value=encode(event), headers=good)
+    assert await h._retry_one(0, record) is Disposition.HANDLED  # type: ignore[arg-type]
+    assert handled == [event.order_id]
 
 
 def wire_now() -> Any:
