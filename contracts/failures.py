@@ -116,14 +116,20 @@ def encode_history(history: Iterable[Attempt]) -> bytes:
     return _history_encoder.encode(tuple(history))
 
 
+#: Longest ``failure.history`` header read; a longer one counts as none.
+HISTORY_MAX_BYTES = 256 * 1024
+
+
 def decode_history(data: bytes | None) -> tuple[Attempt, ...]:
     """The attempts in a ``failure.history`` header; an unreadable one counts as none
-    (the header is informative: losing it must not lose the message)."""
-    if not data:
+    (the header is informative: losing it must not lose the message). Unreadable
+    includes hostile: longer than ``HISTORY_MAX_BYTES`` or nested deeper than msgspec
+    recurses (``RecursionError``)."""
+    if not data or len(data) > HISTORY_MAX_BYTES:
         return ()
     try:
         return _history_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return ()
 
 

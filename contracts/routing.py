@@ -1,6 +1,9 @@
-"""Which topic each event type is published to: ``TOPIC_OF``, one visible table."""
+"""Which topic each event type is published to (``TOPIC_OF``, one visible table), and
+which partition a key goes to (``partition_for``: Kafka's murmur2 partitioner)."""
 
 from __future__ import annotations
+
+import struct
 
 from contracts.events import (
     DeadLetter,
@@ -56,3 +59,42 @@ TOPIC_OF: dict[type[Event], TopicSpec] = {
     MinuteCountsUpdated: MINUTES,
     DeadLetter: DLQ,
 }
+
+
+# -- the partitioner -------------------------------------------------------------------
+
+_SEED = 0x9747B28C
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+_words = struct.Struct("<I").iter_unpack
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of ``data`` (the Java client's ``Utils.murmur2``), as aiokafka's
+    ``aiokafka.partitioner.murmur2`` computes it, about three times faster (whole 32-bit
+    words unpacked at once, no redundant masks). A test checks both agree on many keys."""
+    length = len(data)
+    h = _SEED ^ length
+    whole = length & ~3
+    if whole:
+        for (k,) in _words(memoryview(data)[:whole]):
+            k = (k * _M) & _MASK
+            k ^= k >> 24
+            h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+    extra = length & 3
+    if extra:
+        if extra == 3:
+            h ^= data[whole + 2] << 16
+        if extra >= 2:
+            h ^= data[whole + 1] << 8
+        h = ((h ^ data[whole]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (aiokafka's, the Java client's) gives
+    ``key`` among ``partitions``: every producer of the platform must agree on it, or
+    Faust tables stop being co-partitioned with their inputs."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

@@ -120,7 +120,7 @@ def install(
         if step.notice is not None:
             await sender.send(step.notice)
             await emit(step.notice)
-            log.info("%s: %s notified (%s)", AGENT, outcome.order_id, step.notice.subject)
+            log.debug("%s: %s notified (%s)", AGENT, outcome.order_id, step.notice.subject)
         if step.record is not None and step.record is not record:
             keep(key, step.record, partition)
         forget_expired(partition, at)

@@ -16,7 +16,7 @@ from streaming import metrics as worker_metrics
 from streaming.failures import FailureHandling, follow_faults
 from streaming.faults import FaultInjector
 from streaming.settings import StreamingSettings
-from streaming.upstream import commit_watchdog
+from streaming.upstream import commit_watchdog, direct_delivery, lazy_log_format
 
 #: Faust reads its own settings from the environment, and the environment wins over
 #: the arguments given here. The prefix confines that to ``FAUST_<SETTING>`` variables
@@ -69,6 +69,11 @@ def create_app(
       127.0.0.1 only.
     - no Faust fixups: workers never load Django, even when ``DJANGO_SETTINGS_MODULE``
       is set for the gateway in the same environment.
+    - the consumer of ``streaming.upstream.direct_delivery``: each message is delivered
+      without Faust's per-message task fan-out, and never marked read when a rebalance
+      kept it from its stream (the cause of the #596 commit stalls).
+    - mode's service loggers format a message only when its level is on
+      (``streaming.upstream.lazy_log_format``).
     - a commit watchdog (``streaming.upstream.commit_watchdog``) re-reads a partition whose
       commits stopped behind messages Faust dropped in a recovery race.
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
@@ -102,6 +107,8 @@ def create_app(
         options["web_port"] = web_port
     options.update(overrides)
     app = faust.App(name, **options)
+    direct_delivery.install(app)
+    lazy_log_format.install()
     # With DJANGO_SETTINGS_MODULE in the environment (the gateway's), Faust's Django
     # fixup would import Django into every worker, run django.setup() and its system
     # checks, and Django's logging config would silence the Kafka client's loggers.

@@ -6,7 +6,7 @@ import heapq
 import math
 from collections.abc import Iterable
 
-from aiokafka.partitioner import murmur2
+from contracts.routing import partition_for
 
 
 class ExpiryIndex:
@@ -89,10 +89,10 @@ class ExpiryIndex:
 
 
 def default_partition(key: bytes, partitions: int) -> int:
-    """The partition aiokafka's default partitioner (murmur2) gives ``key``.
+    """The partition aiokafka's default partitioner (murmur2) gives ``key``
+    (``contracts.routing.partition_for``, the platform's one fast implementation).
 
     Every producer of the platform uses it, so an order's events, and hence its table
     entry, are on this partition.
     """
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
+    return partition_for(key, partitions)

