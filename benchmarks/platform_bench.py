@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
             from harness.stack import Stack
 
             log("starting Kafka, PostgreSQL and Redis (local processes)")
-            infra = stack.enter_context(Stack(docker=False))
+            infra = stack.enter_context(Stack(docker=False, jvm="server"))
             env = infra.env()
             os.environ.update(env)
             log(f"starting every service (logs in {log_dir})")

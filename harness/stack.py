@@ -49,10 +49,13 @@ class Stack:
         docker: bool | None = None,
         environ: Mapping[str, str] | None = None,
         brokers: int = 1,
+        jvm: str = "fast",
     ) -> None:
         if brokers < 1:
             raise ValueError(f"brokers must be at least 1, not {brokers}")
         self.brokers = brokers
+        #: The broker's JVM profile (``harness.kafka.JVM_PROFILES``).
+        self.jvm = jvm
         self._wanted = {"kafka": kafka, "postgres": postgres, "redis": redis}
         self._workdir_arg = Path(workdir) if workdir is not None else None
         self._docker = docker
@@ -193,9 +196,9 @@ class Stack:
 
     def _start_kafka(self) -> str:
         if self.brokers > 1:
-            self.kafka = KafkaCluster(self.brokers, base_dir=self._workdir)
+            self.kafka = KafkaCluster(self.brokers, base_dir=self._workdir, jvm=self.jvm)
         else:
-            self.kafka = KafkaBroker(base_dir=self._workdir)
+            self.kafka = KafkaBroker(base_dir=self._workdir, jvm=self.jvm)
         self.kafka.start()
         return self.kafka.bootstrap
 

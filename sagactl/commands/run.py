@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"sagactl run: error: BROKERS must be 1 or 3, not {brokers}", file=sys.stderr)
         return 2
     previous = _stop_on_signals()
-    stack = Stack(brokers=brokers)
+    stack = Stack(brokers=brokers, jvm="server")
     try:
         try:
             stack.start()
