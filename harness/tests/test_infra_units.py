@@ -284,7 +284,7 @@ class FakeServer:
     fail = False
     instances: list[FakeServer] = []
 
-    def __init__(self, *, base_dir: Path | None = None) -> None:
+    def __init__(self, *, base_dir: Path | None = None, **_: object) -> None:
         self.base_dir = base_dir
         self.closed = False
         self.running = False
