@@ -53,6 +53,11 @@ GATEWAY: tuple[tuple[str, str, str], ...] = (
     ),
     ("GATEWAY_DB_POOL_MAX", "16", "Connections in the gateway's PostgreSQL pool, at most."),
     ("GATEWAY_MAX_BODY_BYTES", "65536", "Larger request bodies get `413`."),
+    (
+        "GATEWAY_OUTBOX_MAX_AGE_S",
+        "30",
+        "`/ready` answers 503 while the oldest unpublished outbox row is older (seconds).",
+    ),
     ("LOG_LEVEL", "INFO", "The gateway's root log level."),
     (
         "ADMIN_USERNAME, ADMIN_PASSWORD",

@@ -16,6 +16,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from gateway.memo import KAFKA_READING_TTL_S, Memo
+from gateway.outbox.services import outbox_state
 from gateway.throttles import throttled
 from kafka_admin.client import admin
 
@@ -70,7 +71,24 @@ def _kafka() -> None:
         raise failure.with_traceback(None)
 
 
-CHECKS: dict[str, Callable[[], None]] = {"kafka": _kafka, "database": _database, "redis": _redis}
+def _outbox() -> None:
+    """Accepted orders reach Kafka: the oldest unpublished outbox row is younger than
+    ``GATEWAY_OUTBOX_MAX_AGE_S`` (the relay or the broker is behind otherwise)."""
+    state = outbox_state()
+    limit = settings.GATEWAY_OUTBOX_MAX_AGE_S
+    if state.oldest_age_s > limit:
+        raise RuntimeError(
+            f"the oldest of {state.backlog} unpublished events waited "
+            f"{state.oldest_age_s:.1f} s (limit {limit:g} s): the relay or Kafka is behind"
+        )
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "kafka": _kafka,
+    "database": _database,
+    "redis": _redis,
+    "outbox": _outbox,
+}
 
 
 @throttled("public")

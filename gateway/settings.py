@@ -261,6 +261,8 @@ STATIC_URL = "static/"
 
 #: Requests with a larger body are refused with 413 before any parsing.
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("GATEWAY_MAX_BODY_BYTES", str(64 * 1024)))
+#: `/ready` fails while the oldest unpublished outbox row is older than this (seconds).
+GATEWAY_OUTBOX_MAX_AGE_S = float(os.environ.get("GATEWAY_OUTBOX_MAX_AGE_S", "30"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 REST_FRAMEWORK = {

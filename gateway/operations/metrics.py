@@ -20,7 +20,7 @@ from gateway.operations import counters
 from gateway.operations.kafka_figures import KafkaFigures, kafka_figures
 from gateway.operations.models import DeadLetterRecord, DeadLetterStatus
 from gateway.operations.selectors import DlqFigures, dlq_figures
-from gateway.outbox.models import OutboxMessage
+from gateway.outbox.services import outbox_state
 from gateway.throttles import throttled
 
 RETRY_TOPICS = [t.name for t in topics.RETRY_TIERS]
@@ -71,6 +71,7 @@ def gateway_metrics(
     requests: dict[str, int],
     accepted: int,
     outbox_backlog: int,
+    outbox_oldest_age_s: float = 0.0,
     pending: list[tuple[str, str, int]],
     resolved: dict[str, int],
     broker: KafkaFigures,
@@ -94,6 +95,12 @@ def gateway_metrics(
             "gauge",
             "Outbox rows not yet published to Kafka.",
             [({}, outbox_backlog)],
+        ),
+        Metric(
+            "gateway_outbox_oldest_age_seconds",
+            "gauge",
+            "How long the oldest unpublished outbox row has waited (0 when none).",
+            [({}, round(outbox_oldest_age_s, 3))],
         ),
         Metric(
             "saga_dlq_pending",
@@ -141,10 +148,12 @@ def prometheus(request: HttpRequest) -> HttpResponse:
         .order_by("original_topic", "error_type")
     ]
     figures = dlq_figures()
+    outbox = outbox_state()
     metrics = gateway_metrics(
         requests=requests,
         accepted=accepted,
-        outbox_backlog=OutboxMessage.objects.filter(sent_at__isnull=True).count(),
+        outbox_backlog=outbox.backlog,
+        outbox_oldest_age_s=outbox.oldest_age_s,
         pending=pending,
         resolved={s: n for s, n in figures.by_status.items() if s != DeadLetterStatus.PENDING},
         broker=_broker(),

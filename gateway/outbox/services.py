@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 import contracts
@@ -68,4 +69,24 @@ def outbox_purge_sent(*, older_than: timedelta) -> int:
 
 
 def outbox_backlog() -> int:
-    return OutboxMessage.objects.filter(sent_at__isnull=True).count()
+    return outbox_state().backlog
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    """Rows not yet published, and how long the oldest of them has waited (0 when none)."""
+
+    backlog: int
+    oldest_age_s: float
+
+
+def outbox_state(*, now: datetime | None = None) -> OutboxState:
+    """One query: the unsent rows and the age of the oldest. A growing age means the relay
+    or the broker is behind: events are delayed (never lost), and the saga counts its
+    deadlines from when it sees an order, so a delay cancels nothing."""
+    row = OutboxMessage.objects.filter(sent_at__isnull=True).aggregate(
+        backlog=Count("id"), oldest=Min("created_at")
+    )
+    oldest = row["oldest"]
+    age = ((now or timezone.now()) - oldest).total_seconds() if oldest is not None else 0.0
+    return OutboxState(backlog=row["backlog"], oldest_age_s=max(0.0, age))
