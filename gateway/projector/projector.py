@@ -6,8 +6,9 @@ database round trip set per batch, never per event.
 
 It also reads ``orders.dlq.v1`` into the operators' dead-letter table, and dead-letters
 its own poison messages (undecodable or invalid) there before committing past them:
-nothing is skipped silently. A redriven record meant for another group
-(``redrive.group``) is not for the projector and is skipped.
+nothing is skipped silently (``contracts.admission``: an order event keyed by another
+order is poison too). A redriven record meant for another group (``redrive.group``) is
+not for the projector and is skipped.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 from asgiref.sync import sync_to_async
 
-import contracts
 from contracts import DeadLetter, topics
+from contracts.admission import admit
 from contracts.failures import RetryState, dead_letter, header_list
 from gateway.consumed import GROUP, RETRY_TOPICS, TOPICS, Seen
-from gateway.operations.domain import for_group
 from gateway.operations.ingest import dead_letters_store
 from gateway.operations.sender import DeadLetterSender
 from gateway.orders.projection import Note, project_notes
@@ -108,11 +108,12 @@ async def run(
 def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen | None:
     """The record's event, or None: not for this group, or poison (added to ``poison``)."""
     headers = header_list(record.headers)
-    if not for_group(headers, group):
+    admission = admit(record.key, record.value or b"", headers, group=group)
+    if admission.skipped:
         return None
-    try:
-        event = contracts.decode(record.value or b"")
-    except contracts.ContractError as exc:
+    event = admission.event
+    if event is None:  # no valid event, or keyed by another order
+        exc = admission.invalid
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         if record.topic == topics.DLQ.name:  # a dead letter cannot be dead-lettered again
             log.error("projector: unreadable dead letter %s left in the DLQ: %s", where, exc)

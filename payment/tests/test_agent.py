@@ -11,6 +11,7 @@ import pytest
 
 from config.env import PlatformSettings
 from contracts import (
+    ContractError,
     Event,
     OrderCancelled,
     OrderCompleted,
@@ -20,7 +21,9 @@ from contracts import (
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
+    decode,
     encode,
+    key_of,
 )
 from payment.agent import AGENT, LEDGER
 from payment.app import create_app
@@ -118,9 +121,19 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
+def key_for(value: bytes | None) -> bytes:
+    """The key a record of ``value`` carries: its order id (``contracts.key_of``) when it
+    is a valid event, any key otherwise."""
+    try:
+        return key_of(decode(value or b""))
+    except ContractError:
+        return b"k"
+
+
 async def put(
-    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes = b"k"
+    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes | None = None
 ) -> Disposition:
+    key = key_for(value) if key is None else key
     partition = default_partition(key, PARTITIONS)
     event = await agent.put(value, key=key, partition=partition)
     outcome = agent.results[event.message.offset]
@@ -203,6 +216,8 @@ async def test_bad_and_foreign_messages_are_contained(
 ) -> None:
     assert await put(agent, b"not json") is Disposition.INVALID
     assert await put(agent, b'{"type": "order.placed.v1"}') is Disposition.INVALID
+    # Keyed by another order: on the wrong partition for its own (co-partitioning).
+    assert await put(agent, encode(placed("order-3")), key=b"order-4") is Disposition.INVALID
     assert await put(agent, None) is Disposition.INVALID
     assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
     # the agent is still alive and serving
