@@ -389,6 +389,9 @@ class FaultDetailApi(StaffApi):
 
     @extend_schema(
         operation_id="faults_set",
+        parameters=[
+            OpenApiParameter("service", str, OpenApiParameter.PATH, enum=list(FAULT_SERVICES))
+        ],
         request=dict,
         responses={200: dict, 400: dict, 404: dict, 503: dict},
     )
