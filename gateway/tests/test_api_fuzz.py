@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import schemathesis
 from django.contrib.auth.models import User
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -63,7 +65,15 @@ def quiet_platform(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setattr(bootstrap, "publisher", lambda: FakePublisher())
     monkeypatch.setattr(bootstrap, "redis_client", lambda: FakeRedis())
     User.objects.create_user(STAFF[0], password=STAFF[1], is_staff=True)
-    yield
+    # As Django's test client does: a request must not close the test's connection
+    # (its transaction holds the test's rows; a new one cannot open in an atomic block).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_no_request_the_schema_allows_or_forbids_gets_a_5xx_or_breaks_the_schema(
