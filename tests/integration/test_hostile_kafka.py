@@ -58,6 +58,9 @@ CONTRACT_TOPICS = frozenset(t.name for t in topics.ALL_TOPICS)
 #: Groups that read orders.v1 (each dead-letters a bad record there on its own).
 ORDER_READERS = ("payment", "inventory", "saga", "projector")
 WAIT_S = 60.0
+#: Topics the platform writes on its own clock (the saga's ticker every second, analytics'
+#: minutes and snapshots): a consumer that keeps up is still a record or two behind.
+CLOCKED = frozenset(t.name for t in (topics.SAGA_TICKS, topics.MINUTES, topics.SNAPSHOTS))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +170,7 @@ def behind(platform: Platform, group: str) -> dict[str, int]:
             for tp in partitions:
                 meta = committed.get(tp)
                 done = meta.offset if meta is not None and meta.offset >= 0 else 0
-                if ends[tp] > done:
+                if ends[tp] - done > (2 if tp.topic in CLOCKED else 0):
                     out[f"{tp.topic}[{tp.partition}]"] = ends[tp] - done
             return out
         finally:
