@@ -60,6 +60,18 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 #: The topics whose events make up an order's timeline, in saga order.
 SAGA_TOPICS: tuple[TopicSpec, ...] = (ORDERS, PAYMENTS, INVENTORY, OUTCOMES, NOTIFICATIONS)
 
+#: Where a redrive may send a dead letter back to: the topics the consumer groups read
+#: events from. Not the compacted stock table (an old level redriven would become the
+#: latest), the retry tiers or the DLQ, nor any topic outside this module (a changelog,
+#: an internal topic): a dead letter naming one is refused, never redriven there.
+REDRIVE_TARGETS: tuple[TopicSpec, ...] = (
+    *SAGA_TOPICS,
+    SAGA_TICKS,
+    PAGEVIEWS,
+    SNAPSHOTS,
+    MINUTES,
+)
+
 
 def by_name(name: str) -> TopicSpec:
     """Return the spec of a project topic, or raise KeyError naming the known topics."""

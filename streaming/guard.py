@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import faust
 from faust.types import Message
 
-from contracts import AnyEvent, ContractError, Event, decode
-from contracts import failures as wire
-from contracts.failures import Headers, RetryState, header, header_list
+from contracts import ContractError, Event
+from contracts.admission import admit
+from contracts.failures import Headers, RetryState, header_list
 from streaming.disposition import Disposition, to_completion
 from streaming.retrying import is_transient, now_utc
 
@@ -140,20 +140,20 @@ class EventGuard:
         failures = self.failures
         try:
             headers = header_list(message.headers)
-            if failures is not None:
-                target = header(headers, wire.REDRIVE_GROUP)
-                if target is not None and target.decode(errors="replace") != failures.group:
-                    return self._count(Disposition.SKIPPED)  # a redrive for another group
+            admission = admit(
+                message.key, value, headers, group=failures.group if failures else None
+            )
+            if admission.skipped:
+                return self._count(Disposition.SKIPPED)  # a redrive meant for another group
             if state is None:
                 state = RetryState.first(message.topic, message.partition, message.offset, headers)
         except Exception as exc:
             bare = RetryState(message.topic, message.partition, message.offset)
             invalid = ContractError(f"unreadable headers: {type(exc).__name__}: {exc}"[:500])
             return self._count(await self.on_invalid(message, [], bare, invalid))
-        try:
-            decoded = _decode(value)
-        except ContractError as exc:
-            return self._count(await self.on_invalid(message, headers, state, exc))
+        decoded = admission.event
+        if decoded is None:  # no valid event, or keyed by another order: dead-lettered
+            return self._count(await self.on_invalid(message, headers, state, admission.invalid))
         handler = self.handlers.get(type(decoded))
         if handler is None:
             return self._count(Disposition.SKIPPED)
@@ -219,9 +219,3 @@ class EventGuard:
                 exc_info=exc,
             )
         return Disposition.FAILED
-
-
-def _decode(value: object) -> AnyEvent:
-    if not isinstance(value, bytes | bytearray | memoryview | str):
-        raise ContractError(f"message value is {type(value).__name__}, not bytes")
-    return decode(value)

@@ -36,6 +36,7 @@ from gateway.operations.selectors import DlqFilter, dead_letter_get, dead_letter
 from gateway.operations.services import (
     ActionResult,
     AlreadyResolved,
+    RedriveRefused,
     dead_letter_discard,
     dead_letter_redrive,
     dead_letters_discard,
@@ -148,6 +149,22 @@ def _conflict(exc: AlreadyResolved) -> Response:
     return Response(body, status=409)
 
 
+def _refused(refused: list[tuple[DeadLetterRecord, str]]) -> Response:
+    """422: no record was redriven, their original topics are no redrive targets."""
+    errors = [
+        {"field": f"records[{r.pk}].originalTopic", "code": "not_redrivable", "message": reason}
+        for r, reason in refused
+    ]
+    detail = (
+        f"{len(refused)} dead letter(s) name an original topic a redrive may not write to; "
+        "they stay pending."
+    )
+    body = problem(422, "not_redrivable", detail, errors)
+    if len(refused) == 1:
+        body["record"] = presenters.dead_letter_summary(refused[0][0])
+    return Response(body, status=422)
+
+
 def _unsent(outcome: ActionResult) -> Response:
     errors = [
         {"field": f"records[{r.pk}]", "code": "not_sent", "message": error}
@@ -204,6 +221,7 @@ def _bulk_answer(action: str, outcome: ActionResult) -> Response:
             action: len(outcome.done),
             "ids": [r.pk for r in outcome.done],
             "failed": [{"id": r.pk, "error": e} for r, e in outcome.failed],
+            "refused": [{"id": r.pk, "reason": why} for r, why in outcome.refused],
             "audit": [e.pk for e in outcome.audit],
         }
     )
@@ -242,10 +260,12 @@ class DlqDetailApi(StaffApi):
 
 class DlqRedriveOneApi(StaffApi):
     """`POST /api/ops/dlq/{id}/redrive`: send it back to its original topic (409 if it
-    was already redriven or discarded)."""
+    was already redriven or discarded, 422 if that topic is no redrive target)."""
 
     @extend_schema(
-        operation_id="dlq_redrive_one", request=None, responses={200: dict, 409: dict, 503: dict}
+        operation_id="dlq_redrive_one",
+        request=None,
+        responses={200: dict, 409: dict, 422: dict, 503: dict},
     )
     def post(self, request: Request, ref: str) -> Response:
         record = _record(ref)
@@ -255,6 +275,8 @@ class DlqRedriveOneApi(StaffApi):
             )
         except AlreadyResolved as exc:
             return _conflict(exc)
+        except RedriveRefused as exc:
+            return _refused([(exc.record, exc.reason)])
         if outcome.failed:
             return _unsent(outcome)
         record.refresh_from_db()
@@ -277,12 +299,13 @@ class DlqDiscardOneApi(StaffApi):
 
 class DlqRedriveApi(StaffApi):
     """`POST /api/ops/dlq/redrive`: redrive every pending dead letter matching the filters
-    (a JSON body; ``"all": true`` for every pending one)."""
+    (a JSON body; ``"all": true`` for every pending one). Those whose original topic is
+    no redrive target stay pending, listed as ``refused`` (422 when nothing else was)."""
 
     @extend_schema(
         operation_id="dlq_redrive",
         request=FilterInput,
-        responses={200: dict, 400: dict},
+        responses={200: dict, 400: dict, 422: dict, 503: dict},
     )
     def post(self, request: Request) -> Response:
         filters, detail = _bulk_body(request)
@@ -292,6 +315,8 @@ class DlqRedriveApi(StaffApi):
         )
         if outcome.failed and not outcome.done:
             return _unsent(outcome)
+        if outcome.refused and not outcome.done:
+            return _refused(outcome.refused)
         return _bulk_answer("redriven", outcome)
 
 
@@ -364,6 +389,9 @@ class FaultDetailApi(StaffApi):
 
     @extend_schema(
         operation_id="faults_set",
+        parameters=[
+            OpenApiParameter("service", str, OpenApiParameter.PATH, enum=list(FAULT_SERVICES))
+        ],
         request=dict,
         responses={200: dict, 400: dict, 404: dict, 503: dict},
     )

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import Attempt, DeadLetter
+from contracts import Attempt, DeadLetter, topics
 from contracts import failures as wire
 
 #: The services whose fault settings an operator can change at runtime.
@@ -55,10 +55,18 @@ def redrive_of(dead: DeadLetter) -> Outgoing:
     return Outgoing(dead.original_topic, dead.key, dead.value, headers)
 
 
-def for_group(headers: wire.Headers, group: str) -> bool:
-    """False for a redriven record meant for another consumer group (``redrive.group``)."""
-    target = wire.header(headers, wire.REDRIVE_GROUP)
-    return target is None or target.decode(errors="replace") == group
+_REDRIVE_TARGETS = frozenset(t.name for t in topics.REDRIVE_TARGETS)
+
+
+def redrive_refusal(original_topic: str) -> str | None:
+    """Why a dead letter from ``original_topic`` cannot be redriven, or None when it can:
+    a redrive only writes to the topics of ``contracts.topics.REDRIVE_TARGETS``."""
+    if original_topic in _REDRIVE_TARGETS:
+        return None
+    return (
+        f"Its original topic {original_topic[:128]!r} is not a topic a redrive may write to "
+        f"({', '.join(sorted(_REDRIVE_TARGETS))}); it stays pending (discard it instead)."
+    )
 
 
 def shown(data: bytes | None) -> dict[str, Any] | None:

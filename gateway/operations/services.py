@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from gateway.operations.domain import redrive_of
+from gateway.operations.domain import redrive_of, redrive_refusal
 from gateway.operations.models import (
     AuditAction,
     AuditEntry,
@@ -35,17 +35,31 @@ class AlreadyResolved(Exception):
         self.record = record
 
 
+class RedriveRefused(Exception):
+    """The dead letter's original topic is no topic a redrive may write to."""
+
+    def __init__(self, record: DeadLetterRecord, reason: str) -> None:
+        super().__init__(
+            f"dead letter {record.pk} ({record.event_id}) cannot be redriven: {reason}"
+        )
+        self.record = record
+        self.reason = reason
+
+
 @dataclass
 class ActionResult:
-    """What an action did: the records it changed, and those it could not send."""
+    """What an action did: the records it changed, those it could not send, and those
+    it refused to redrive (``redrive_refusal``: they stay pending)."""
 
     done: list[DeadLetterRecord] = field(default_factory=list)
     failed: list[tuple[DeadLetterRecord, str]] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    refused: list[tuple[DeadLetterRecord, str]] = field(default_factory=list)
 
 
 def dead_letter_redrive(*, record_id: int, actor: str, publisher: Publisher) -> ActionResult:
-    """Redrive one pending dead letter; ``AlreadyResolved`` if it is not pending."""
+    """Redrive one pending dead letter; ``AlreadyResolved`` if it is not pending,
+    ``RedriveRefused`` if its original topic is no redrive target."""
     return _redrive_chunk([record_id], actor=actor, publisher=publisher, detail={}, strict=True)
 
 
@@ -55,7 +69,8 @@ def dead_letters_redrive(
     """Redrive each pending dead letter of ``record_ids`` (others are skipped), in chunks.
 
     Each record goes back to its original topic; a row is marked redriven only after the
-    broker acknowledged its record. One audit entry per chunk.
+    broker acknowledged its record. A record whose original topic is no redrive target
+    is refused and stays pending. One audit entry per chunk.
     """
     outcome = ActionResult()
     for start in range(0, len(record_ids), CHUNK):
@@ -69,6 +84,7 @@ def dead_letters_redrive(
         outcome.done += part.done
         outcome.failed += part.failed
         outcome.audit += part.audit
+        outcome.refused += part.refused
     return outcome
 
 
@@ -104,7 +120,15 @@ def _redrive_chunk(
 ) -> ActionResult:
     outcome = ActionResult()
     with transaction.atomic():
-        pending = _locked_pending(ids, strict=strict)
+        pending = []
+        for row in _locked_pending(ids, strict=strict):
+            refusal = redrive_refusal(row.original_topic)
+            if refusal is None:
+                pending.append(row)
+            elif strict:
+                raise RedriveRefused(row, refusal)
+            else:
+                outcome.refused.append((row, refusal))
         if not pending:
             return outcome
         outgoing = [redrive_of(dead_letter_event(r)) for r in pending]
@@ -121,6 +145,7 @@ def _redrive_chunk(
             **detail,
             "topics": topics,
             "failed": [{"id": r.pk, "error": e} for r, e in outcome.failed],
+            "refused": [r.pk for r, _ in outcome.refused],
         }
         outcome.audit.append(_audit(AuditAction.REDRIVE, actor, now, outcome.done, audit_detail))
     return outcome

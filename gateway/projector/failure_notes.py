@@ -21,8 +21,13 @@ _NOTE_NS = uuid.UUID("5b8e8a4e-61d4-4b8f-9a65-3f5f0f5a2c17")
 def retry_note(
     topic: str, partition: int, offset: int, key: bytes | None, headers: Headers, ms: int
 ) -> Note | None:
-    """The note of a retry record, or None when it has no retry headers or no order key."""
-    state = RetryState.from_headers(headers)
+    """The note of a retry record, or None when it has no readable retry headers or no
+    order key. Hostile headers (a due time out of any calendar's range, a history nobody
+    can parse) give no note, never an exception: the projector goes on."""
+    try:
+        state = RetryState.from_headers(headers)
+    except Exception:
+        return None
     order_id = key_order_id(key)
     if state is None or order_id is None:
         return None
@@ -34,17 +39,25 @@ def retry_note(
         topic=topic,
         partition=partition,
         offset=offset,
-        occurred_at=datetime.fromtimestamp(ms / 1000, UTC),
+        occurred_at=_from_ms(ms) or datetime.now(UTC),
         data={
             "group": state.group,
             "agent": state.agent,
             "failedAttempts": state.attempts,
-            "dueAt": datetime.fromtimestamp(state.due_at_ms / 1000, UTC).isoformat(),
+            "dueAt": due.isoformat() if (due := _from_ms(state.due_at_ms)) else None,
             "errorType": last.error_type if last else "",
             "errorMessage": last.error_message if last else "",
             "origin": f"{state.origin_topic}[{state.origin_partition}]@{state.origin_offset}",
         },
     )
+
+
+def _from_ms(ms: int) -> datetime | None:
+    """``ms`` since the epoch as a UTC time, or None when no ``datetime`` can hold it."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def dead_letter_note(topic: str, partition: int, offset: int, letter: DeadLetter) -> Note | None:

@@ -6,9 +6,10 @@ transaction of set-based statements per batch (one per table), never one per eve
 
 It also reads ``orders.dlq.v1`` into the operators' dead-letter table, and dead-letters
 its own poison messages there before committing past them: undecodable or invalid
-records, and records the database cannot hold (isolated by ``project_isolated``: the
-rest of their batch is written). Nothing is skipped silently. A redriven record meant
-for another group (``redrive.group``) is not for the projector and is skipped.
+records, an order event keyed by another order (``contracts.admission``), and records
+the database cannot hold (isolated by ``project_isolated``: the rest of their batch is
+written). Nothing is skipped silently. A redriven record meant for another group
+(``redrive.group`` naming a platform group, with its ``redrive.id``) is skipped.
 
 Outages: started while Kafka or PostgreSQL is down, or losing either while it runs, it
 logs "waiting for Kafka/PostgreSQL at ..." with backoff and starts its consumer again
@@ -33,11 +34,10 @@ from aiokafka.structs import ConsumerRecord
 from asgiref.sync import sync_to_async
 from django import db
 
-import contracts
 from contracts import DeadLetter, topics
+from contracts.admission import admit
 from contracts.failures import Headers, RetryState, dead_letter, header_list
 from gateway.consumed import GROUP, RETRY_TOPICS, TOPICS, Seen
-from gateway.operations.domain import for_group
 from gateway.operations.sender import DeadLetterSender
 from gateway.projector.broadcast import Broadcaster
 from gateway.projector.failure_notes import dead_letter_note, retry_note
@@ -203,11 +203,12 @@ def _unit(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Unit 
 def _read(record: ConsumerRecord, group: str, poison: list[DeadLetter]) -> Seen | None:
     """The record's event, or None: not for this group, or poison (added to ``poison``)."""
     headers = header_list(record.headers)
-    if not for_group(headers, group):
+    admission = admit(record.key, record.value or b"", headers, group=group)
+    if admission.skipped:
         return None
-    try:
-        event = contracts.decode(record.value or b"")
-    except contracts.ContractError as exc:
+    event = admission.event
+    if event is None:  # no valid event, or keyed by another order
+        exc = admission.invalid
         where = f"{record.topic}[{record.partition}]@{record.offset}"
         if record.topic == topics.DLQ.name:  # a dead letter cannot be dead-lettered again
             log.error("projector: unreadable dead letter %s left in the DLQ: %s", where, exc)

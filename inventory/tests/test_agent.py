@@ -12,12 +12,15 @@ import pytest
 
 from config.env import PlatformSettings
 from contracts import (
+    ContractError,
     InventoryRejected,
     InventoryReleased,
     InventoryReserved,
     PageViewed,
     StockLevel,
+    decode,
     encode,
+    key_of,
 )
 from contracts.testing import RecordingPublisher, order_cancelled, order_placed
 from inventory.agent import AGENT
@@ -74,8 +77,17 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
-async def put(agent: faust.types.AgentTestWrapperT, value: bytes | None) -> Disposition:
-    event = await agent.put(value, key=b"k")
+async def put(
+    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes | None = None
+) -> Disposition:
+    """Put ``value`` under ``key``: by default its order id (``contracts.key_of``), as
+    producers key order events."""
+    if key is None:
+        try:
+            key = key_of(decode(value or b""))
+        except ContractError:
+            key = b"k"
+    event = await agent.put(value, key=key)
     outcome = agent.results[event.message.offset]
     assert isinstance(outcome, Disposition)
     return outcome

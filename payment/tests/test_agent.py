@@ -11,12 +11,15 @@ import pytest
 
 from config.env import PlatformSettings
 from contracts import (
+    ContractError,
     Event,
     PageViewed,
     PaymentAuthorized,
     PaymentDeclined,
     PaymentRefunded,
+    decode,
     encode,
+    key_of,
 )
 from contracts.testing import T0, RecordingPublisher, order_cancelled, order_completed, order_placed
 from payment.agent import AGENT, LEDGER
@@ -72,9 +75,19 @@ async def agent(app: faust.App) -> AsyncIterator[faust.types.AgentTestWrapperT]:
         yield agent
 
 
+def key_for(value: bytes | None) -> bytes:
+    """The key a record of ``value`` carries: its order id (``contracts.key_of``) when it
+    is a valid event, any key otherwise."""
+    try:
+        return key_of(decode(value or b""))
+    except ContractError:
+        return b"k"
+
+
 async def put(
-    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes = b"k"
+    agent: faust.types.AgentTestWrapperT, value: bytes | None, key: bytes | None = None
 ) -> Disposition:
+    key = key_for(value) if key is None else key
     partition = default_partition(key, PARTITIONS)
     event = await agent.put(value, key=key, partition=partition)
     outcome = agent.results[event.message.offset]
@@ -159,6 +172,11 @@ async def test_bad_and_foreign_messages_are_contained(
 ) -> None:
     assert await put(agent, b"not json") is Disposition.INVALID
     assert await put(agent, b'{"type": "order.placed.v1"}') is Disposition.INVALID
+    # Keyed by another order: on the wrong partition for its own (co-partitioning).
+    assert (
+        await put(agent, encode(order_placed(order_id="order-3", at=T0)), key=b"order-4")
+        is Disposition.INVALID
+    )
     assert await put(agent, None) is Disposition.INVALID
     assert await put(agent, encode(PageViewed(correlation_id="c", page="/"))) is Disposition.SKIPPED
     # the agent is still alive and serving

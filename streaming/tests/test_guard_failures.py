@@ -24,7 +24,8 @@ class Message:
     topic: str = "orders.v1"
     partition: int = 3
     offset: int = 41
-    key: bytes | None = b"order-1"
+    #: The order id of the committed example ``OrderPlaced``: order events are keyed by it.
+    key: bytes | None = b"550e8400-e29b-41d4-a716-446655440000"
     value: bytes = b""
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
@@ -147,8 +148,45 @@ async def test_a_redrive_is_processed_only_by_the_group_it_names() -> None:
 
     guard = guard_with(handler, FakeFailures())
     value = encode(placed())
-    other = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"inventory")])
-    mine = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"payment")])
+    letter = (wire.REDRIVE_ID, b"0b5f4a8e-8a8c-5b43-9d51-6a0a1c2f3e4d")
+    other = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"inventory"), letter])
+    mine = Message(value=value, headers=[(wire.REDRIVE_GROUP, b"payment"), letter])
     assert await guard.handle(other, value) is Disposition.SKIPPED  # type: ignore[arg-type]
     assert await guard.handle(mine, value) is Disposition.HANDLED  # type: ignore[arg-type]
     assert calls == [1]
+
+
+async def test_a_forged_redrive_header_does_not_make_the_guard_skip_a_record() -> None:
+    calls: list[int] = []
+
+    async def handler(event: OrderPlaced) -> None:
+        calls.append(1)
+
+    guard = guard_with(handler, FakeFailures())
+    value = encode(placed())
+    for headers in (
+        [
+            (wire.REDRIVE_GROUP, b"nobody"),
+            (wire.REDRIVE_ID, b"0b5f4a8e-8a8c-5b43-9d51-6a0a1c2f3e4d"),
+        ],
+        [(wire.REDRIVE_GROUP, b"inventory")],  # no dead letter id
+    ):
+        assert (
+            await guard.handle(Message(value=value, headers=headers), value) is Disposition.HANDLED
+        )  # type: ignore[arg-type]
+    assert calls == [1, 1]
+
+
+async def test_an_order_event_keyed_by_another_order_is_dead_lettered_unhandled() -> None:
+    calls: list[int] = []
+
+    async def handler(event: OrderPlaced) -> None:
+        calls.append(1)
+
+    failures = FakeFailures()
+    value = encode(placed())
+    message = Message(key=b"another-order", value=value)
+    assert await guard_with(handler, failures).handle(message, value) is Disposition.INVALID  # type: ignore[arg-type]
+    [(state, error)] = failures.dead
+    assert error == "ContractError" and state.history[-1].error_message.startswith("key ")
+    assert calls == []

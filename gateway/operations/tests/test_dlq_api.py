@@ -165,6 +165,44 @@ def test_a_redrive_the_broker_did_not_acknowledge_leaves_the_record_pending(
     assert AuditEntry.objects.get().detail["failed"][0]["id"] == record.pk
 
 
+def test_a_dead_letter_from_no_redrive_target_is_refused_422_and_stays_pending(
+    staff_client: Client, publisher: FakePublisher
+) -> None:
+    changelog = stored(original_topic="payment-ledger-changelog")
+    retry = stored(original_topic="orders.retry.1s.v1")
+
+    one = post(staff_client, f"/api/ops/dlq/{changelog.pk}/redrive")
+    both = post(staff_client, "/api/ops/dlq/redrive", {"all": True})
+
+    assert one.status_code == 422, one.json()
+    assert one.json()["type"] == "not_redrivable"
+    assert fields_of(one) == [f"records[{changelog.pk}].originalTopic"]
+    assert "payment-ledger-changelog" in one.json()["errors"][0]["message"]
+    assert one.json()["record"]["id"] == changelog.pk
+    assert both.status_code == 422 and len(both.json()["errors"]) == 2
+    assert publisher.sent == []
+    assert set(DeadLetterRecord.objects.values_list("status", flat=True)) == {"pending"}
+    assert retry.pk and not AuditEntry.objects.exists()
+
+
+def test_redrive_all_sends_the_valid_targets_and_lists_the_refused_ones(
+    staff_client: Client, publisher: FakePublisher
+) -> None:
+    good = stored()
+    changelog = stored(original_topic="saga-orders-changelog")
+
+    response = post(staff_client, "/api/ops/dlq/redrive", {"all": True})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["ids"] == [good.pk]
+    [refused] = response.json()["refused"]
+    assert refused["id"] == changelog.pk and "saga-orders-changelog" in refused["reason"]
+    assert [s.topic for s in publisher.sent] == ["orders.v1"]
+    changelog.refresh_from_db()
+    assert changelog.status == "pending"
+    assert AuditEntry.objects.get().detail["refused"] == [changelog.pk]
+
+
 def test_bulk_redrive_takes_the_pending_matches_from_the_json_body_only(
     staff_client: Client, publisher: FakePublisher
 ) -> None:

@@ -7,7 +7,6 @@ from contracts import failures as wire
 from contracts.testing import DEAD_AT as T0
 from contracts.testing import dead_letter
 from gateway.operations.domain import (
-    for_group,
     full_history,
     redrive_of,
     shown,
@@ -40,12 +39,6 @@ def test_the_history_gets_the_dead_lettering_attempt_unless_it_is_already_there(
     assert last == Attempt(
         at=T0, topic="orders.v1", error_type="TimeoutError", error_message="bank did not answer"
     )
-
-
-def test_redriven_records_are_for_their_group_only() -> None:
-    assert for_group([], "projector")
-    assert for_group([(wire.REDRIVE_GROUP, b"projector")], "projector")
-    assert not for_group([(wire.REDRIVE_GROUP, b"payment")], "projector")
 
 
 def test_bytes_are_shown_as_json_when_they_are_json_else_base64() -> None:

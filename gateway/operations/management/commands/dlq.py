@@ -17,6 +17,7 @@ from gateway.operations.selectors import DlqFilter, dead_letter_get, dead_letter
 from gateway.operations.services import (
     ActionResult,
     AlreadyResolved,
+    RedriveRefused,
     dead_letter_discard,
     dead_letter_redrive,
     dead_letters_discard,
@@ -105,7 +106,7 @@ class Command(BaseCommand):
                     )
                 else:
                     outcome = dead_letter_discard(record_id=record.pk, actor=actor)
-            except AlreadyResolved as exc:
+            except (AlreadyResolved, RedriveRefused) as exc:
                 raise CommandError(str(exc)) from None
         else:
             if not given and not options["all"]:
@@ -127,10 +128,14 @@ class Command(BaseCommand):
             self.stdout.write(f"{past} {row.pk} ({row.event_id}) -> {row.original_topic}")
         for row, error in outcome.failed:
             self.stderr.write(f"not sent {row.pk} ({row.event_id}): {error}")
+        for row, reason in outcome.refused:
+            self.stderr.write(f"refused {row.pk} ({row.event_id}): {reason}")
         audit = ", ".join(str(e.pk) for e in outcome.audit) or "none"
         self.stdout.write(f"{len(outcome.done)} {past} by {actor}; audit entry {audit}")
         if outcome.failed:
             raise CommandError(f"{len(outcome.failed)} dead letter(s) were not sent")
+        if outcome.refused:
+            raise CommandError(f"{len(outcome.refused)} dead letter(s) refused: no redrive target")
 
     def _record(self, ref: str) -> DeadLetterRecord:
         record = dead_letter_get(ref=ref)
