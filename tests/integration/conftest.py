@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,8 @@ from harness.control import ControlServer
 from harness.healing import RestartPolicy
 from harness.runner import Platform, PlatformOptions
 from tests.integration.support import fresh_database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 WALKING_SKELETON = ["gateway", "relay", "projector", "payment"]
 
@@ -29,7 +34,10 @@ def start_platform(
     """The platform's processes on a fresh database, logging to files under ``tmp``.
 
     ``redis_db``: a Redis database of the module's own, emptied first (a fresh
-    catalogue, seeded at start, and no fault settings left by another module).
+    catalogue and no fault settings left by another module). The broker is shared, so
+    the ``inventory`` group has consumed orders of earlier modules: the new store is
+    seeded with ``seed --reset``, the documented way to start over on purpose, which
+    inventory's start check (an empty store with history) then accepts.
     """
     env = {**env, "DATABASE_URL": fresh_database(env["DATABASE_URL"])}
     if redis_db is not None:
@@ -39,6 +47,14 @@ def start_platform(
             client.flushdb()
         finally:
             client.close()
+        subprocess.run(
+            [sys.executable, "-m", "inventory", "seed", "--reset"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     platform = Platform(
         env,
         # Heals as `sagactl run` does. A test's `supervisor.kill`/`stop` is deliberate and
