@@ -53,7 +53,12 @@ GATEWAY: tuple[tuple[str, str, str], ...] = (
     ),
     ("GATEWAY_DB_POOL_MAX", "16", "Connections in the gateway's PostgreSQL pool, at most."),
     ("GATEWAY_MAX_BODY_BYTES", "65536", "Larger request bodies get `413`."),
-    ("LOG_LEVEL", "INFO", "The gateway's root log level."),
+    (
+        "LOG_LEVEL",
+        "INFO",
+        "The gateway's root log level. Set to `info` or `debug`, it also makes `sagactl run`"
+        " stream every line of every process (as `-v` does).",
+    ),
     (
         "ADMIN_USERNAME, ADMIN_PASSWORD",
         "(unset)",
