@@ -58,7 +58,12 @@ GATEWAY: tuple[tuple[str, str, str], ...] = (
         "30",
         "`/ready` answers 503 while the oldest unpublished outbox row is older (seconds).",
     ),
-    ("LOG_LEVEL", "INFO", "The gateway's root log level."),
+    (
+        "LOG_LEVEL",
+        "INFO",
+        "The gateway's root log level. Set to `info` or `debug`, it also makes `sagactl run`"
+        " stream every line of every process (as `-v` does).",
+    ),
     (
         "ADMIN_USERNAME, ADMIN_PASSWORD",
         "(unset)",

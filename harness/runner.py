@@ -50,8 +50,14 @@ class PlatformOptions:
     scale: Mapping[str, int] = field(default_factory=dict)
     #: The gateway's HTTP port on 127.0.0.1; 0 picks a free one.
     port: int = 0
-    #: Per-process log files here instead of prefixed lines on ``stream``.
+    #: Per-process log files here instead of prefixed lines on ``stream`` (both with
+    #: ``echo=True``).
     log_dir: Path | None = None
+    #: Process output on ``stream`` too; None: only without a ``log_dir``.
+    echo: bool | None = None
+    #: Everything on ``stream``; False keeps it quiet: one ready line per process,
+    #: warnings, errors and restarts (`harness.terminal`).
+    verbose: bool = True
     ready_timeout: float = 120.0
     migrate_timeout: float = 120.0
     stop_timeout: float = 15.0
@@ -116,6 +122,8 @@ class Platform:
             color=self.options.color,
             on_unexpected_exit=on_unexpected_exit,
             restart=self.options.restart,
+            echo=self.options.echo,
+            verbose=self.options.verbose,
         )
 
     @property
@@ -157,6 +165,7 @@ class Platform:
         if pid is None or pid != self.supervisor.pid(name):  # started elsewhere: watch now
             check = self._check(instance)
         self.supervisor.wait_ready(name, check, limit)
+        self.supervisor.announce_ready(name)
 
     def restart(self, name: str, *, crash: bool = False) -> None:
         """Stop one process (SIGKILL with ``crash=True``), start it again, wait until ready."""
@@ -302,13 +311,19 @@ class Platform:
         self.port = self._gateway_port() if self._wants("{port}") else 0
         if self.options.create_topics:
             self._create_topics()
-        for instance in self.instances:  # all names known up front: one prefix width
-            self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
+        oneshots: list[tuple[str, Sequence[str]]] = []
         if self._migrate is not None and any(i.service.uses_db for i in self.instances):
-            self._run_oneshot("migrate", self._migrate)
+            oneshots.append(("migrate", self._migrate))
         for service in {i.service.name: i.service for i in self.instances}.values():
             if service.setup:
-                self._run_oneshot(f"{service.name}-setup", service.setup)
+                oneshots.append((f"{service.name}-setup", service.setup))
+        # All names known up front: one prefix width from the first line on.
+        for name, argv in oneshots:
+            self.supervisor.add(self._spec(name, None, argv))
+        for instance in self.instances:
+            self.supervisor.add(self._spec(instance.name, instance, instance.service.argv))
+        for name, argv in oneshots:
+            self._run_oneshot(name, argv)
         for instance in self.instances:
             self._launch(instance.name)
         for instance in self.instances:

@@ -27,6 +27,7 @@ from typing import TextIO
 
 from harness.healing import Healing, RestartPolicy
 from harness.process import ChildProcess
+from harness.terminal import QUIET, Level, LineFilter
 from harness.waiting import wait_until
 
 #: Name used for the supervisor's own messages in the merged log stream.
@@ -94,8 +95,12 @@ class Supervisor:
     """Starts named processes, each in its own process group, and streams their output.
 
     Output goes line by line to ``stream`` prefixed with the padded process name
-    (coloured on a terminal), or, when ``log_dir`` is given, to ``log_dir/<name>.log``.
-    The supervisor's own messages (start, stop, unexpected exits) always go to ``stream``.
+    (coloured on a terminal), or, when ``log_dir`` is given, to ``log_dir/<name>.log``
+    (and to ``stream`` as well with ``echo=True``). The supervisor's own messages (start,
+    stop, ready, unexpected exits) always go to ``stream``. With ``verbose=False``,
+    ``stream`` gets only what `harness.terminal` keeps for a quiet terminal (warnings,
+    errors, tracebacks, and the supervisor's ready, restart and crash lines); the log
+    files and readiness checks still see every line.
 
     With a ``restart`` policy, a process that exits unexpectedly (not a one-shot, not
     stopped or killed through this supervisor) is started again after the policy's
@@ -113,9 +118,16 @@ class Supervisor:
         tail_lines: int = 200,
         restart: RestartPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        echo: bool | None = None,
+        verbose: bool = True,
     ) -> None:
         self._stream: TextIO = stream if stream is not None else sys.stdout
         self._log_dir = log_dir
+        #: Process output goes to ``stream`` (by default only without a log dir).
+        self._echo = log_dir is None if echo is None else echo
+        self.verbose = verbose
+        #: name -> the pid whose readiness was announced (once per run).
+        self._announced: dict[str, int] = {}
         if color is None:
             color = _isatty(self._stream) and not os.environ.get("NO_COLOR")
         self._color = color
@@ -166,7 +178,9 @@ class Supervisor:
             self._closing = False
             return self._start(target)
 
-    def _start(self, target: ProcessSpec | str) -> int:
+    def _start(
+        self, target: ProcessSpec | str, verb: str = "started", level: Level = Level.INFO
+    ) -> int:
         with self._lock:
             if isinstance(target, ProcessSpec):
                 self.add(target)
@@ -177,6 +191,7 @@ class Supervisor:
                 raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
             spec = self._spec(name)
             self._cancel_restart(name)
+            shown = LineFilter(self.verbose)
             process = ChildProcess(
                 name,
                 spec.argv,
@@ -184,7 +199,7 @@ class Supervisor:
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **spec.env},
                 cwd=spec.cwd,
                 oneshot=spec.oneshot,
-                on_line=None if self._log_dir is not None else partial(self._emit, name),
+                on_line=partial(self._echo_line, name, shown) if self._echo else None,
                 on_exit=self._exited,
                 tail_lines=self._tail_lines,
             )
@@ -197,7 +212,7 @@ class Supervisor:
             if name in self._started:
                 self._started.remove(name)
             self._started.append(name)
-            self._say(f"started {name} (pid {pid}): {' '.join(spec.argv)}")
+            self._say(f"{verb} {name} (pid {pid}): {' '.join(spec.argv)}", level)
             return pid
 
     def stop(self, name: str, timeout: float | None = None) -> int | None:
@@ -213,7 +228,8 @@ class Supervisor:
         return process.stop(
             deadline,
             on_escalate=lambda: self._say(
-                f"{name} did not stop within {deadline:g}s after SIGTERM; sending SIGKILL"
+                f"{name} did not stop within {deadline:g}s after SIGTERM; sending SIGKILL",
+                Level.WARNING,
             ),
         )
 
@@ -284,6 +300,17 @@ class Supervisor:
             why = f" (last check: {last_error})" if last_error else ""
             reason = f"was not ready within {timeout:g}s{why}"
             raise NotReady(name, reason, process.lines()) from None
+
+    def announce_ready(self, name: str) -> None:
+        """Say once per run that ``name`` is ready: the one line a quiet terminal shows
+        for a process that started well."""
+        pid = self.pid(name)
+        with self._lock:
+            if self._announced.get(name) == pid:
+                return
+            self._announced[name] = pid
+        if self._shows(Level.NOTICE):
+            self._emit(name, f"ready (pid {pid})")
 
     def wait_exit(self, name: str, timeout: float) -> int:
         """Wait for a process to exit by itself; return its exit code."""
@@ -364,14 +391,19 @@ class Supervisor:
         code = process.returncode if process.returncode is not None else 0
         event = Exit(name, code, process.expected, tuple(process.lines()))
         if process.expected:
-            verb = "finished with" if process.oneshot else "stopped:"
-            self._say(f"{name} {verb} {event.description}", loud=code > 0)
+            if process.oneshot:
+                level = Level.ERROR if code else Level.NOTICE
+                self._say(f"{name} finished with {event.description}", level, loud=code > 0)
+            else:
+                level = Level.WARNING if code > 0 else Level.INFO
+                self._say(f"{name} stopped: {event.description}", level, loud=code > 0)
             return
         self.unexpected_exits.append(event)
         lines = "".join(f"\n    {line}" for line in event.tail[-10:])
         self._say(
             f"!!! {name} (pid {process.pid}) exited unexpectedly with {event.description};"
             f" last lines:{lines or ' (no output)'}",
+            Level.ERROR,
             loud=True,
         )
         if self._on_unexpected_exit is not None:
@@ -396,13 +428,16 @@ class Supervisor:
             timer.name = f"restart:{name}"
             self._pending[name] = timer
             looping = healing.looping(now)
-        self._say(f"restarting {name} in {delay:g}s (restart #{healing.restarts + 1})")
+        self._say(
+            f"restarting {name} in {delay:g}s (restart #{healing.restarts + 1})", Level.NOTICE
+        )
         if looping:
             self._say(
                 f"!!! {name} is CRASH-LOOPING: {len(healing.crashes)} crashes, at least"
                 f" {policy.loop_restarts} within {policy.loop_window:g}s; it is restarted"
                 f" with backoff up to {policy.cap:g}s until it stays up. Look at its last"
                 " lines above.",
+                Level.ERROR,
                 loud=True,
             )
         timer.start()
@@ -417,9 +452,9 @@ class Supervisor:
             if self._closing or self._runs.get(name) is not process or self.is_running(name):
                 return
             try:
-                self._start(name)
+                self._start(name, "restarted", Level.NOTICE)
             except SupervisorError as exc:
-                self._say(f"!!! cannot restart {name}: {exc}", loud=True)
+                self._say(f"!!! cannot restart {name}: {exc}", Level.ERROR, loud=True)
                 self._schedule_restart(process)
                 return
             self._healing[name].restarted()
@@ -443,7 +478,17 @@ class Supervisor:
             self._stream.write(f"{prefix} {self._paint(line, _LOUD) if loud else line}\n")
             self._stream.flush()
 
-    def _say(self, message: str, *, loud: bool = False) -> None:
+    def _shows(self, level: Level) -> bool:
+        return self.verbose or level >= QUIET
+
+    def _echo_line(self, name: str, shown: LineFilter, line: str) -> None:
+        if shown(line):
+            self._emit(name, line)
+
+    def _say(self, message: str, level: Level = Level.INFO, *, loud: bool = False) -> None:
+        """The supervisor's own message; on a quiet terminal only from `QUIET` up."""
+        if not self._shows(level):
+            return
         for line in message.splitlines() or [""]:
             self._emit(SELF_NAME, line, loud=loud)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
 import faust
+from faust.exceptions import AlreadyConfiguredWarning
 
 from streaming.internal_topics import ensure_internal_topics
 from streaming.startup import wait_for_kafka
@@ -33,6 +35,10 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
         bootstrap = bootstrap_servers(app)
         wait_for_kafka(bootstrap, lambda: ensure_internal_topics(app, bootstrap))
     sys.argv = [sys.argv[0], *args]
+    # Faust's worker command assigns ``web_enabled`` from --with-web/--without-web, which
+    # repeat what ``create_app`` configured: no late reconfiguration, only a 12-line
+    # warning at every start.
+    warnings.filterwarnings("ignore", message=".*'web_enabled'", category=AlreadyConfiguredWarning)
     app.main()
 
 

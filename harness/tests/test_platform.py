@@ -18,7 +18,7 @@ from harness.healing import RestartPolicy
 from harness.runner import Platform, PlatformError, PlatformOptions, fill, http_ok
 from harness.services import SERVICES, HttpOk, LogLine, Service, ServiceError
 from sagactl.commands import run as run_command
-from sagactl.commands.run import banner, redact
+from sagactl.commands.run import banner, new_log_dir, redact, verbose_from_env
 from tests.support.waiting import eventually
 
 #: Answers 200 on /health, 404 elsewhere; port from argv.
@@ -205,6 +205,49 @@ def test_banner_shows_urls_infrastructure_and_a_working_curl(running: Platform) 
     assert f"curl -i -X POST {url}/api/orders" in text
     body = text.split("-d '", 1)[1].split("'", 1)[0]
     assert json.loads(body)["orderId"] == "550e8400-e29b-41d4-a716-446655440000"
+
+
+def test_a_quiet_platform_says_ready_once_per_process(tmp_path: Path, out: io.StringIO) -> None:
+    quiet = make(
+        tmp_path, out, scale={"payment": 2}, log_dir=tmp_path / "logs", echo=True, verbose=False
+    )
+    with quiet as platform:
+        pids = {name: platform.supervisor.pid(name) for name in platform.names}
+        platform.wait_ready("payment.2")  # already announced
+        assert "[^Worker]: Ready" in (tmp_path / "logs" / "payment.1.log").read_text()
+    assert out.getvalue().splitlines() == [
+        "sagactl   | migrate finished with code 0",
+        *(f"{name:<9} | ready (pid {pid})" for name, pid in pids.items()),
+    ]
+
+
+def test_the_banner_says_where_the_full_logs_are(tmp_path: Path, out: io.StringIO) -> None:
+    with make(tmp_path, out, port=0, log_dir=tmp_path / "logs", verbose=False) as platform:
+        text = banner(platform, ENV)
+    assert f"Full logs: {tmp_path / 'logs'}/<process>.log" in text
+    assert "sagactl run -v" in text
+
+
+@pytest.mark.parametrize(
+    ("level", "verbose"),
+    [("", False), ("warning", False), ("ERROR", False), ("info", True), ("DEBUG", True)],
+)
+def test_log_level_info_or_debug_makes_the_terminal_verbose(level: str, verbose: bool) -> None:
+    assert verbose_from_env({"LOG_LEVEL": level}) is verbose
+    assert verbose_from_env({}) is False
+
+
+def test_each_run_gets_a_new_log_dir_and_old_ones_go(tmp_path: Path) -> None:
+    for stamp in range(5):
+        (tmp_path / f"run-2020010{stamp}-000000").mkdir()
+    first = new_log_dir(tmp_path, keep=3)
+    second = new_log_dir(tmp_path, keep=3)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run-20200104-000000",
+        first.name,
+        second.name,
+    ]
 
 
 def test_redact() -> None:

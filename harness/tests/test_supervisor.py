@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.healing import RestartPolicy
 from harness.supervisor import NotReady, ProcessSpec, Supervisor, SupervisorError
 from tests.support import eventually
 
@@ -84,6 +85,68 @@ def test_log_dir_gets_one_file_per_process(tmp_path: Path, out: io.StringIO) -> 
     assert "sagactl | echo finished with code 0" in out.getvalue().splitlines()
     assert "| to the file" not in out.getvalue()
     assert sup.unexpected_exits == []
+
+
+CHATTY = (
+    "import signal, sys; print('[2026-01-01 10:00:00,000] [1] [INFO] banner');"
+    " print('| a table row |');"
+    " print('2026-01-01 10:00:00,000 WARNING svc: disk nearly full');"
+    " print('  and its second line'); print('Traceback (most recent call last):');"
+    " print('ValueError: boom'); print('[2026-01-01 10:00:01,000] [1] [INFO] up', flush=True);"
+    " signal.pause()"
+)
+
+
+def test_a_quiet_terminal_shows_ready_warnings_and_errors_the_log_file_everything(
+    tmp_path: Path, out: io.StringIO
+) -> None:
+    with Supervisor(stream=out, log_dir=tmp_path, echo=True, verbose=False) as sup:
+        sup.start(once("setup", "print('seeded 24 products')"))
+        sup.wait_exit("setup", 10)
+        sup.start(py("svc", CHATTY))
+        # Readiness still sees the lines the terminal hides.
+        sup.wait_ready("svc", sup.line_seen("svc", r"\[INFO\] up$"), timeout=10)
+        sup.announce_ready("svc")
+        sup.announce_ready("svc")  # once per run
+        pid = sup.pid("svc")
+    assert out.getvalue().splitlines() == [
+        "sagactl | setup finished with code 0",
+        "svc     | 2026-01-01 10:00:00,000 WARNING svc: disk nearly full",
+        "svc     |   and its second line",
+        "svc     | Traceback (most recent call last):",
+        "svc     | ValueError: boom",
+        f"svc     | ready (pid {pid})",
+    ]
+    log = (tmp_path / "svc.log").read_text().splitlines()
+    assert log[0] == "[2026-01-01 10:00:00,000] [1] [INFO] banner"
+    assert len(log) == 7
+    assert (tmp_path / "setup.log").read_text() == "seeded 24 products\n"
+
+
+def test_a_verbose_terminal_with_a_log_dir_shows_every_line(
+    tmp_path: Path, out: io.StringIO
+) -> None:
+    with Supervisor(stream=out, log_dir=tmp_path, echo=True) as sup:
+        sup.start(once("echo", "print('[2026-01-01 10:00:00,000] [1] [INFO] chatter')"))
+        sup.wait_exit("echo", 10)
+    assert "echo    | [2026-01-01 10:00:00,000] [1] [INFO] chatter" in out.getvalue()
+    assert "sagactl | started echo" in out.getvalue()
+    assert (tmp_path / "echo.log").read_text().startswith("[2026")
+
+
+def test_a_quiet_terminal_still_shows_crashes_and_restarts(out: io.StringIO) -> None:
+    policy = RestartPolicy(initial=0.05, cap=0.05)
+    with Supervisor(stream=out, restart=policy, verbose=False) as sup:
+        sup.start(py("crashy", "import sys; print('lost my marbles'); sys.exit(2)"))
+        eventually(lambda: sup.restarts("crashy") >= 1, timeout=10, what="a restart")
+        sup.stop_all()
+    text = out.getvalue()
+    assert "!!! crashy" in text and "exited unexpectedly with code 2" in text
+    assert "    lost my marbles" in text  # the last lines, in the crash report
+    assert "restarting crashy in" in text
+    assert "restarted crashy (pid" in text
+    assert "| started crashy" not in text
+    assert "crashy  | lost my marbles" not in text  # the process's own INFO line
 
 
 def test_stop_sends_sigterm_and_is_not_reported_as_a_crash(sup: Supervisor) -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from config.env import ROOT
 from harness.control import ControlError, ControlServer, answers, default_path
 from harness.healing import RestartPolicy
 from harness.ports import port_is_free
@@ -28,6 +32,13 @@ EXAMPLE_ORDER = {
     "items": [{"productId": "prod-001", "quantity": 2, "price": 49.995}],
 }
 
+#: Where each run's per-process logs go by default (``var/log/run-<time>/``).
+LOG_ROOT = ROOT / "var" / "log"
+#: How many runs' log folders are kept there.
+KEEP_RUNS = 10
+#: ``LOG_LEVEL`` values that make the terminal verbose, as ``-v`` does.
+VERBOSE_LEVELS = ("debug", "info")
+
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -35,9 +46,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="start Kafka, the database, Redis and every service; stream logs until Ctrl-C",
         description=(
             "Start the infrastructure (Kafka, PostgreSQL or SQLite, Redis), create the topics,"
-            " migrate, start every service, print the URLs, and stream every process's log"
-            " until Ctrl-C or SIGTERM, then stop everything."
+            " migrate, start every service, print the URLs, and run until Ctrl-C or SIGTERM,"
+            " then stop everything. Every process's full output goes to its log file; the"
+            " terminal shows one line per process when it is ready, warnings, errors and"
+            " restarts (everything with -v)."
         ),
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="stream every line of every process to the terminal: access logs, Faust's"
+        " banners and INFO chatter (default: when LOG_LEVEL is debug or info)",
     )
     parser.add_argument(
         "--scale",
@@ -69,7 +89,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--log-dir",
         type=Path,
         default=None,
-        help="write one log file per process here instead of streaming to the terminal",
+        help="write one log file per process here (default: a new var/log/run-<time>/)",
     )
     parser.add_argument(
         "--ready-timeout",
@@ -99,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             scale=parse_scale(scale_text),
             port=args.port,
             log_dir=args.log_dir,
+            echo=True,
+            verbose=args.verbose or verbose_from_env(os.environ),
             ready_timeout=args.ready_timeout,
             # A process that exits unexpectedly is started again, with backoff.
             restart=RestartPolicy(),
@@ -131,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     if brokers not in (1, 3):
         print(f"sagactl run: error: BROKERS must be 1 or 3, not {brokers}", file=sys.stderr)
         return 2
+    if options.log_dir is None:
+        options = dataclasses.replace(options, log_dir=new_log_dir())
     previous = _stop_on_signals()
     stack = Stack(brokers=brokers, jvm="server")
     try:
@@ -222,11 +246,44 @@ def banner(platform: Platform, env: Mapping[str, str], control: Path | None = No
             "",
         ]
     if platform.options.log_dir is not None:
-        lines.append(f" Logs are written to {platform.options.log_dir}/<process>.log")
-    else:
+        lines.append(f" Full logs: {shown_path(platform.options.log_dir)}/<process>.log")
+    if platform.options.verbose:
         lines.append(" Logs follow, one prefix per process.")
+    else:
+        lines.append(
+            " Below: warnings, errors and restarts only (sagactl run -v, or LOG_LEVEL=info,"
+            " for every line)."
+        )
     lines += [" Press Ctrl-C to stop everything.", rule]
     return "\n".join(lines)
+
+
+def verbose_from_env(env: Mapping[str, str]) -> bool:
+    """``LOG_LEVEL=debug`` or ``info`` asks for every line, as ``-v`` does."""
+    return env.get("LOG_LEVEL", "").strip().lower() in VERBOSE_LEVELS
+
+
+def new_log_dir(root: Path = LOG_ROOT, keep: int = KEEP_RUNS) -> Path:
+    """A fresh ``run-<time>`` folder under ``root``, the oldest ones beyond ``keep`` gone."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = root / f"run-{stamp}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = root / f"run-{stamp}-{suffix}"
+    folder.mkdir(parents=True)
+    runs = sorted(p for p in root.glob("run-*") if p.is_dir())
+    for old in runs[: max(0, len(runs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def redact(url: str) -> str:
