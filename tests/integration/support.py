@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
 from kafka_admin.client import admin
 from kafka_admin.offsets import Target, group_lags, rewind
@@ -40,32 +39,6 @@ def http(
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
-
-
-def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
-    """Every record currently in ``topic``, all partitions, without a consumer group."""
-
-    async def read() -> list[ConsumerRecord]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            records: list[ConsumerRecord] = []
-            remaining = {tp for tp in partitions if ends[tp] > 0}
-            while remaining:
-                batch = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, items in batch.items():
-                    records.extend(items)
-                    if items and items[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-            return records
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
