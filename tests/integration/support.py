@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from aiokafka import AIOKafkaProducer
 
+from harness.ledger import read_topic as read_topic  # the one reader, re-exported
 from kafka_admin.client import admin
 from kafka_admin.offsets import Target, group_lags, rewind
 from tests.support.waiting import eventually  # the one shared helper, re-exported
