@@ -156,6 +156,6 @@ def test_payment_group_goes_1_3_1_under_load(running: tuple[Platform, Path]) -> 
         f"{p.name}: {line.strip()}"
         for p in logs
         for line in p.read_text(errors="replace").splitlines()
-        if "(Faust recovery race); re-reading from" in line
+        if "(Faust lost their acks or dropped them); re-reading from" in line
     ]
     assert heals == [], heals
