@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,7 +177,9 @@ def run(target: Target, plan: ChaosPlan, *, log: Callable[[str], None] = print) 
         stop_faults.set()
     log(f"chaos: {len(accepted)} orders accepted; waiting for every outcome...")
     order_ids = sorted(set(accepted.values()))
-    facts = _settle(target, order_ids, min(deadline, time.monotonic() + plan.settle_timeout))
+    facts = _settle(
+        target, order_ids, min(deadline, time.monotonic() + plan.settle_timeout), stock_before
+    )
     api = {order_id: _order(target.gateway, order_id) for order_id in order_ids}
     api_wait = min(deadline, time.monotonic() + 60)
     while time.monotonic() < api_wait and any(
@@ -304,21 +306,23 @@ def _kill(target: Target, service: str) -> str:
     return f"kill -9 {name} (pid {pid})"
 
 
-def _settle(target: Target, order_ids: list[str], until: float) -> ledger.RunFacts:
-    """Read the facts until every order is placed and has an outcome and a notice, or
-    time is up.
+def _settle(
+    target: Target, order_ids: list[str], until: float, stock_before: Mapping[str, int]
+) -> ledger.RunFacts:
+    """Read the facts until every invariant holds on them, or time is up.
 
-    The topics are read one after the other, so one read can find an outcome whose
-    ``OrderPlaced`` landed on ``orders.v1`` after that topic was read: such an order is
-    read again rather than judged lost."""
+    The platform is eventually consistent: a cancelled order's release, its refund and
+    its notice follow its outcome, each at its own pace. And the topics are read one
+    after the other, so one read can find an outcome whose ``OrderPlaced`` landed on
+    ``orders.v1`` after that topic was read. So a violation only counts once it has
+    lasted until the deadline (the read model is checked after, against these facts)."""
     while True:
         facts = ledger.collect(target.bootstrap)
-        open_ = [
-            o
-            for o in order_ids
-            if o not in facts.placed or not facts.outcomes.get(o) or not facts.notices.get(o)
-        ]
-        if not open_ or time.monotonic() >= until:
+        verdict = ledger.check(facts, order_ids, {}, stock_before=stock_before)
+        unsettled = any(
+            items for name, items in verdict.violations.items() if name != "read_model_mismatch"
+        )
+        if not unsettled or time.monotonic() >= until:
             return facts
         time.sleep(3)
 
