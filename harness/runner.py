@@ -278,6 +278,37 @@ class Platform:
                 self.supervisor.stop(name)
             return names
 
+    def crash(self, name: str) -> int:
+        """SIGKILL one process as a crash would (the restart policy brings it back);
+        return the pid killed."""
+        self._instance(name)
+        pid = self.supervisor.crash(name)
+        if pid is None:
+            raise PlatformError(f"{name} is not running")
+        return pid
+
+    def pause_service(self, service: str) -> list[str]:
+        """SIGSTOP every running process of ``service``; return their names."""
+        with self._changing:
+            names = [
+                i.name for i in self.instances_of(service) if self.supervisor.is_running(i.name)
+            ]
+            if not names:
+                raise PlatformError(f"no running process of {service!r} to pause")
+            for name in names:
+                self.supervisor.pause(name)
+            return names
+
+    def resume_service(self, service: str) -> list[str]:
+        """SIGCONT every paused process of ``service``; return their names."""
+        with self._changing:
+            names = [
+                i.name for i in self.instances_of(service) if self.supervisor.is_paused(i.name)
+            ]
+            for name in names:
+                self.supervisor.resume(name)
+            return names
+
     def start_names(self, names: Sequence[str]) -> None:
         """Start the named (stopped) processes again and wait until each is ready."""
         with self._changing:
