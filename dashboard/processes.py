@@ -6,19 +6,16 @@ nothing when no platform answers (the platform may run elsewhere)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
 
-from config.env import ROOT
-
-ENV_VAR = "SAGACTL_CONTROL"
+from dashboard import settings
 
 
-def control_path() -> Path:
-    raw = os.environ.get(ENV_VAR, "").strip()
-    return Path(raw) if raw else ROOT / "var" / "sagactl.sock"
+def control_path() -> Path | None:
+    """``SAGACTL_CONTROL`` (`dashboard.settings`), None when it is ``off``."""
+    return settings.load().control_path
 
 
 def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -39,10 +36,13 @@ def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def read_processes(path: Path | None = None, timeout: float = 1.0) -> dict[str, Any] | None:
     """The processes by service, or None when no platform answers on the socket."""
+    path = path or control_path()
+    if path is None:
+        return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(path or control_path()))
+            sock.connect(str(path))
             sock.sendall(b'{"op": "status"}\n')
             data = b""
             while not data.endswith(b"\n"):
