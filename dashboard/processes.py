@@ -19,13 +19,17 @@ def control_path() -> Path | None:
 
 
 def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per service: its processes (name, state, restarts), how many run, restarts summed."""
+    """Per service: its processes (name, state, restarts), how many run (and are ready),
+    restarts summed. A state is the control socket's (running, paused, restarting,
+    crash-looping, stopped), or ``starting``: running but not ready yet."""
     out: dict[str, dict[str, Any]] = {}
     for p in status.get("processes", []):
         entry = out.setdefault(
             str(p.get("service")), {"processes": [], "running": 0, "restarts": 0}
         )
         state = str(p.get("state") or ("running" if p.get("running") else "stopped"))
+        if state == "running" and p.get("ready") is False:
+            state = "starting"  # runs, but not ready yet (e.g. just restarted after a kill)
         entry["processes"].append(
             {"name": p.get("name"), "state": state, "restarts": int(p.get("restarts") or 0)}
         )

@@ -124,6 +124,7 @@ class Platform:
             restart=self.options.restart,
             echo=self.options.echo,
             verbose=self.options.verbose,
+            on_started=self._watch_readiness,
         )
 
     @property
@@ -200,6 +201,9 @@ class Platform:
                     # running, restarting, crash-looping or stopped (`Supervisor.state`)
                     "state": self.supervisor.state(i.name),
                     "restarts": self.supervisor.restarts(i.name),
+                    # Its current run passed its readiness check (restarts after a crash
+                    # too): a worker that runs but is not ready yet does no work.
+                    "ready": running and self._is_ready(i.name),
                 }
             )
         return {
@@ -318,6 +322,26 @@ class Platform:
                     self._launch(name)
             for name in names:
                 self.wait_ready(name)
+
+    def _watch_readiness(self, name: str, pid: int) -> None:
+        """Every run of a service process gets its readiness check from its first line."""
+        for instance in self.instances:
+            if instance.name == name:
+                self._ready_checks[name] = (pid, self._check(instance))
+
+    def _is_ready(self, name: str) -> bool:
+        pid, check = self._ready_checks.get(name, (None, None))
+        if pid is None or pid != self.supervisor.pid(name):
+            return False
+        if check is None:
+            return True
+        try:
+            ready = bool(check())
+        except Exception:
+            return False
+        if ready:
+            self._ready_checks[name] = (pid, None)  # once ready, this run stays ready
+        return ready
 
     def _launch(self, name: str) -> None:
         """Start a process and watch for its readiness line from its first line on: a

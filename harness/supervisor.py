@@ -120,7 +120,10 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         echo: bool | None = None,
         verbose: bool = True,
+        on_started: Callable[[str, int], None] | None = None,
     ) -> None:
+        #: Called with (name, pid) after every start, restarts after a crash included.
+        self._on_started = on_started
         self._stream: TextIO = stream if stream is not None else sys.stdout
         self._log_dir = log_dir
         #: Process output goes to ``stream`` (by default only without a log dir).
@@ -211,6 +214,8 @@ class Supervisor:
             except OSError as exc:
                 raise SupervisorError(f"cannot start {name} ({spec.argv[0]}): {exc}") from exc
             self._runs[name] = process
+            if self._on_started is not None:
+                self._on_started(name, pid)
             self._started_at[name] = self._clock()
             if name in self._started:
                 self._started.remove(name)

@@ -131,6 +131,7 @@ def test_chaos_ops_kill_restart_pause_and_resume(tmp_path: Path, sock: Path) -> 
     with make(tmp_path, io.StringIO(), restart=policy) as platform, ControlServer(platform, sock):
         state = lambda: {p["name"]: p for p in request(sock, {"op": "status"})["processes"]}  # noqa: E731
         first = platform.supervisor.pid("payment")
+        assert state()["payment"]["ready"] is True
         answer = request(sock, {"op": "kill", "name": "payment"})
         assert answer["killed"] == "payment" and answer["pid"] == first
         eventually(
