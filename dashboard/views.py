@@ -42,6 +42,7 @@ def _page(request: HttpRequest, template: str, title: str) -> HttpResponse:
     return render(request, f"dashboard/{template}", {"title": title, "pages": PAGES})
 
 
+@ensure_csrf_cookie  # staff's chaos controls post with it
 def orders(request: HttpRequest) -> HttpResponse:
     return _page(request, "orders.html", "Orders")
 
