@@ -141,6 +141,13 @@
     return a.action + " " + a.target + (a.action === "scale" ? " → " + a.count : "");
   }
 
+  /* Where the time axis starts: five minutes before `t1`, or less while the ring is
+     younger (a minute at least), so a fresh page is not a sliver at the right edge. */
+  function start(ring, t1) {
+    const first = ring.length ? ring[0].t : t1;
+    return Math.max(t1 - WINDOW_S, Math.min(t1 - 60, first));
+  }
+
   /* The lag groups of the samples, in first-seen order. */
   function groups(samples) {
     const out = [];
@@ -153,7 +160,7 @@
   const api = {
     WINDOW_S: WINDOW_S, MAX: MAX, SPAN_S: SPAN_S, GAP_S: GAP_S,
     push: push, merge: merge, rates: rates, niceMax: niceMax, maxOf: maxOf, scale: scale,
-    line: line, area: area, marks: marks, label: label, groups: groups,
+    line: line, area: area, marks: marks, label: label, groups: groups, start: start,
   };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.Series = api;

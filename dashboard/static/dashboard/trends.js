@@ -25,6 +25,8 @@
     return n;
   }
 
+  function ago(s) { return s >= 90 ? Math.round(s / 60) + " min" : Math.round(s) + " s"; }
+
   function fixed(v, digits) { return v === null || v === undefined ? "–" : v.toFixed(digits); }
 
   function setText(id, text) {
@@ -43,14 +45,18 @@
       el("line", { x1: pad.l, y1: pad.t, x2: w - pad.r, y2: pad.t, class: "grid" }),
       el("text", { x: pad.l - 3, y: pad.t + 4, "text-anchor": "end", class: "tick" }, top + unit),
       el("text", { x: pad.l - 3, y: h - pad.b + 4, "text-anchor": "end", class: "tick" }, "0"),
-      el("text", { x: pad.l, y: h - 2, class: "tick" }, "−5 min"),
+      el("text", { x: pad.l, y: h - 2, class: "tick" }, "−" + ago(t1 - t0)),
       el("text", { x: w - pad.r, y: h - 2, "text-anchor": "end", class: "tick" }, "now"),
     ];
     S.marks(actions, t0, t1).forEach(function (a) {
       const g = el("g", { class: "marker " + a.action });
       g.append(el("line", { x1: x(a.t), y1: pad.t - 4, x2: x(a.t), y2: h - pad.b }));
       g.append(el("title", {}, S.label(a) + " at " + new Date(a.t * 1000).toLocaleTimeString([], { hour12: false })));
-      g.append(el("text", { x: x(a.t) + 2, y: pad.t - 3, class: "marker-label" }, S.label(a)));
+      const right = x(a.t) > (pad.l + w - pad.r) / 2;  // the label on the side with room
+      g.append(el("text", {
+        x: x(a.t) + (right ? -2 : 2), y: pad.t - 3, class: "marker-label",
+        "text-anchor": right ? "end" : "start",
+      }, S.label(a)));
       kids.push(g);
     });
     return { kids: kids, x: x, y: y };
@@ -59,7 +65,7 @@
   function draw() {
     const last = ring.length ? ring[ring.length - 1] : null;
     const t1 = last ? last.t : Date.now() / 1000;
-    const t0 = t1 - S.WINDOW_S;
+    const t0 = S.start(ring, t1);
     root.dataset.samples = String(ring.length);
 
     const r = S.rates(ring);

@@ -65,3 +65,10 @@ test("markers are the actions in view, each once, with a label", () => {
 test("the lag groups come in first-seen order", () => {
   assert.deepEqual(S.groups([{ lag: { payment: 1 } }, { lag: { saga: 0, payment: 2 } }]), ["payment", "saga"]);
 });
+
+test("the time axis spans the ring, a minute at least, five minutes at most", () => {
+  assert.equal(S.start([], 1000), 940);
+  assert.equal(S.start([{ t: 990 }], 1000), 940);
+  assert.equal(S.start([{ t: 800 }], 1000), 800);
+  assert.equal(S.start([{ t: 100 }], 1000), 700);
+});
