@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,19 +114,22 @@ def test_the_charts_draw_live_numbers_after_orders(
     seen: list[str] = []
 
     def throughput_shown() -> bool:
-        now = text(browser, "#trend-throughput-now")
-        seen.append(now)
-        rate = now.split("accepted ")[1].split(" ")[0] if now.startswith("accepted ") else "–"
-        return rate not in ("–", "0.0")
+        seen.append(text(browser, "#trend-accepted"))
+        return seen[-1] not in ("–", "0.0") and float(seen[-1]) > 0
 
     eventually(throughput_shown, timeout=30, what="a non-zero accepted rate", interval=0.3)
     eventually(
         lambda: (
-            "p50 –" not in text(browser, "#trend-latency-now")
-            and text(browser, "#trend-latency-now") != "–"
+            text(browser, "#trend-p50").endswith(("ms", " s"))
+            and text(browser, "#trend-p99").endswith(("ms", " s"))
         ),
         timeout=60,
         what="the latency percentiles",
+    )
+    assert float(text(browser, "#trend-decided")) >= 0
+    print(  # the figures, for the record (pytest -s)
+        f"charts: accepted {seen[-1]}/s, decided {text(browser, '#trend-decided')}/s,"
+        f" p50 {text(browser, '#trend-p50')}, p99 {text(browser, '#trend-p99')}"
     )
     # Lines are drawn (an "L" after the first point), the lag legend names the groups.
     drawn = "(id, cls) => document.querySelector(`#${id} path.${cls}`).getAttribute('d')"
@@ -185,6 +189,7 @@ def test_a_worker_killed_from_the_controls_goes_red_and_comes_back(
     before = {p["name"]: p for p in request(sock, {"op": "status"})["processes"]}["payment"]
     browser.evaluate("document.getElementById('chaos-process').value = 'payment'")
     browser.click("#chaos-kill")
+    clicked = time.monotonic()
     eventually(
         lambda: text(browser, "#chaos-result").startswith("killed payment"),
         timeout=15,
@@ -197,6 +202,7 @@ def test_a_worker_killed_from_the_controls_goes_red_and_comes_back(
         return "down" in states[-1]
 
     eventually(red, timeout=20, what="payment red on the map", interval=0.1)
+    red_after = time.monotonic() - clicked
     assert "kill" in text(browser, "#map .node[data-node=payment] text.mark")
     eventually(
         lambda: (
@@ -218,6 +224,10 @@ def test_a_worker_killed_from_the_controls_goes_red_and_comes_back(
 
     eventually(back, timeout=90, what="payment restarted and up again", interval=0.3)
     assert after["pid"] != before["pid"] and after["restarts"] == before["restarts"] + 1
+    print(
+        f"kill: payment red {red_after:.1f} s after the click, up again"
+        f" {time.monotonic() - clicked:.1f} s after it (pid {before['pid']} -> {after['pid']})"
+    )
 
 
 def test_the_controls_are_labelled_and_reachable_by_keyboard(

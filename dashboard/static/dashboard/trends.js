@@ -81,10 +81,9 @@
       el("path", { d: S.line(r, "decided", f1.x, f1.y), class: "series decided" }),
       el("path", { d: S.line(r, "accepted", f1.x, f1.y), class: "series accepted" }));
     $("trend-throughput").replaceChildren.apply($("trend-throughput"), f1.kids);
-    setText("trend-throughput-now", now
-      ? "accepted " + fixed(now.accepted, 1) + " · decided " + fixed(now.decided, 1) +
-        " (completed " + fixed(now.completed, 1) + ", cancelled " + fixed(now.cancelled, 1) + ") /s"
-      : "waiting for two samples…");
+    ["accepted", "decided", "completed", "cancelled"].forEach(function (k) {
+      setText("trend-" + k, now ? fixed(now[k], 1) : "–");
+    });
 
     const top2 = S.niceMax(Math.max(S.maxOf(ring, "p99"), S.maxOf(ring, "p50")));
     const f2 = frame($("trend-latency"), t0, t1, top2 >= 1000 ? top2 / 1000 : top2, top2 >= 1000 ? " s" : " ms");
@@ -94,7 +93,8 @@
       el("path", { d: S.line(ring, "p50", f2.x, y2), class: "series p50" }));
     $("trend-latency").replaceChildren.apply($("trend-latency"), f2.kids);
     const ms = window.First ? window.First.ms : function (v) { return v + " ms"; };
-    setText("trend-latency-now", last ? "p50 " + ms(last.p50) + " · p99 " + ms(last.p99) : "–");
+    setText("trend-p50", last ? ms(last.p50) : "–");
+    setText("trend-p99", last ? ms(last.p99) : "–");
 
     const groups = S.groups(ring);
     const lagOf = function (g) { return function (p) { return p.lag && g in p.lag ? p.lag[g] : null; }; };
@@ -114,7 +114,10 @@
       span.dataset.group = g;
       const sw = document.createElement("i");
       sw.style.background = GROUP_COLOURS[g] || "#1d2330";
-      span.append(sw, g + " " + (last && last.lag && g in last.lag ? last.lag[g] : "–"));
+      const value = document.createElement("span");
+      value.className = "now";
+      value.textContent = last && last.lag && g in last.lag ? String(last.lag[g]) : "–";
+      span.append(sw, g + " ", value);
       return span;
     });
     const text = items.map(function (s) { return s.textContent; }).join("|");
@@ -137,7 +140,7 @@
       ring = S.merge(ring, body.samples || [], S.WINDOW_S, S.MAX);
       addActions(body.actions);
     } catch (err) {
-      setText("trend-throughput-now", "history not loaded: " + err.message);
+      root.dataset.error = "history not loaded: " + err.message;
     }
   }
 
