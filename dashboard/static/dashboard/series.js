@@ -9,7 +9,7 @@
   const WINDOW_S = 300;
   const MAX = 400;
   /* Rates are taken over this trailing span (s): smoother than one 1.5 s poll. */
-  const SPAN_S = 6;
+  const SPAN_S = 3;
   /* Two samples further apart than this (s) leave a gap in the lines. */
   const GAP_S = 20;
 
