@@ -99,8 +99,14 @@ def handle(platform: Controlled, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": str(exc) or type(exc).__name__}
 
 
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
 class ControlServer:
-    """Serves `handle` on a Unix socket in a background thread, one request at a time."""
+    """Serves `handle` on a Unix socket in background threads, a thread per request: a
+    status is answered while a scale or restart waits for its processes to be ready (the
+    platform serialises its changes itself)."""
 
     def __init__(self, platform: Controlled, path: Path) -> None:
         self.path = path
@@ -127,11 +133,13 @@ class ControlServer:
                     answer = handle(platform, request if isinstance(request, dict) else {})
                 except json.JSONDecodeError as exc:
                     answer = {"ok": False, "error": f"not JSON: {exc}"}
-                self.wfile.write(json.dumps(answer).encode() + b"\n")
+                # A client that stopped waiting (a status poll's short timeout) is gone.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(json.dumps(answer).encode() + b"\n")
 
         old = os.umask(0o177)
         try:
-            self._server = socketserver.UnixStreamServer(str(self.path), Handler)
+            self._server = _Server(str(self.path), Handler)
         finally:
             os.umask(old)
         self._thread = threading.Thread(

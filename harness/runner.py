@@ -170,13 +170,14 @@ class Platform:
 
     def restart(self, name: str, *, crash: bool = False) -> None:
         """Stop one process (SIGKILL with ``crash=True``), start it again, wait until ready."""
-        self._instance(name)
-        if crash:
-            self.supervisor.kill(name)
-        else:
-            self.supervisor.stop(name)
-        self._launch(name)
-        self.wait_ready(name)
+        with self._changing:
+            self._instance(name)
+            if crash:
+                self.supervisor.kill(name)
+            else:
+                self.supervisor.stop(name)
+            self._launch(name)
+            self.wait_ready(name)
 
     def instances_of(self, service: str) -> list[Instance]:
         """The processes of ``service`` this platform runs (running or stopped)."""

@@ -165,3 +165,35 @@ def test_a_paused_process_still_stops(tmp_path: Path, sock: Path) -> None:
         platform.supervisor.stop("payment", timeout=5)
         assert platform.supervisor.state("payment") == "stopped"
         assert platform.supervisor.unexpected_exits == []
+
+
+def test_a_status_is_answered_while_a_scale_waits(sock: Path) -> None:
+    """The dashboard polls the status every 1.5 s with a 1 s timeout while staff scale."""
+    import threading
+
+    release, entered = threading.Event(), threading.Event()
+
+    class Slow:
+        def status(self) -> dict[str, object]:
+            return {"processes": []}
+
+        def scale(self, service: str, count: int) -> tuple[list[str], list[str]]:
+            entered.set()
+            release.wait(10)
+            return [f"{service}.2"], []
+
+    with ControlServer(Slow(), sock):  # type: ignore[arg-type]
+        answers_: list[dict[str, object]] = []
+        scaling = threading.Thread(
+            target=lambda: answers_.append(
+                request(sock, {"op": "scale", "service": "payment", "count": 2})
+            )
+        )
+        scaling.start()
+        try:
+            assert entered.wait(5)
+            assert request(sock, {"op": "status"}, timeout=1.0)["processes"] == []
+        finally:
+            release.set()
+            scaling.join(10)
+        assert answers_[0]["started"] == ["payment.2"]

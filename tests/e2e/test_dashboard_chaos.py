@@ -277,3 +277,39 @@ def test_the_controls_are_labelled_and_reachable_by_keyboard(
         lambda: text(browser, "#chaos-result") == "resumed payment", timeout=15, what="resume"
     )
     eventually(lambda: "up" in node_class(browser, "payment"), timeout=90, what="payment back")
+
+
+def test_a_group_scaled_up_and_down_from_the_controls(
+    controlled: tuple[Platform, Path], browser: Browser
+) -> None:
+    platform, _ = controlled
+    browser.goto(f"{platform.gateway_url}/dashboard/")  # still logged in as staff
+    eventually(
+        lambda: not browser.evaluate("document.getElementById('chaos-scale').disabled"),
+        timeout=15,
+        what="the controls enabled",
+    )
+    figures = "document.querySelector('#map .node[data-node=payment] text.figures').textContent"
+    for count, started in ((2, "started payment.2"), (1, "stopped payment.2")):
+        browser.evaluate("document.getElementById('chaos-service').value = 'payment'")
+        browser.type("#chaos-count", str(count))
+        browser.click("#chaos-scale")
+        eventually(
+            lambda count=count: text(browser, "#chaos-result").startswith(
+                f"scaled payment to {count}"
+            ),
+            timeout=120,
+            what=f"payment scaled to {count}",
+        )
+        assert started in text(browser, "#chaos-result")
+        workers = f"{count} worker" + ("s" if count > 1 else "")
+        eventually(
+            lambda workers=workers: browser.evaluate(figures).startswith(workers),
+            timeout=60,
+            what=f"the map showing {workers}",
+        )
+    assert [p for p in platform.running_names() if p.startswith("payment")] == ["payment"]
+    marks = (
+        "Array.from(document.querySelectorAll('#trend-lag .marker text')).map(t => t.textContent)"
+    )
+    assert {"scale payment → 2", "scale payment → 1"} <= set(browser.evaluate(marks))
