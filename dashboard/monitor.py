@@ -190,8 +190,9 @@ class Monitor:
 
     async def publish(self, status: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):
+            status["chaos"] = await asyncio.to_thread(self._chaos_and_keep, status)
+        with contextlib.suppress(Exception):
             async with aioredis.from_url(self.redis_url) as client:
-                status["chaos"] = await asyncio.to_thread(self._chaos_and_keep, status)
                 await client.set(STATUS_KEY, json.dumps(status), ex=30)
         layer = get_channel_layer()
         if layer is not None:

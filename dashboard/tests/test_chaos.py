@@ -259,3 +259,38 @@ def test_the_history_endpoint_serves_samples_and_actions(
     assert [p["accepted"] for p in body["samples"]] == [1]
     assert body["actions"] == [{"t": now - 2, "action": "kill", "target": "payment"}]
     assert body["windowS"] == 300 and body["error"] is None
+
+
+async def test_the_monitor_keeps_each_sample_and_sends_the_recent_actions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import redis
+    from channels.layers import get_channel_layer
+
+    from dashboard.monitor import Monitor
+    from gateway.projector.changes import GROUP
+    from gateway.projector.versions import MemoryVersions
+
+    store = FakeRedis()
+    monkeypatch.setattr(redis.Redis, "from_url", staticmethod(lambda *a, **k: store))
+    now = time.time()
+    chaos.record(store, {"t": now - 5, "action": "kill", "target": "payment", "actor": "boss"})
+    chaos.record(store, {"t": now - 900, "action": "kill", "target": "saga", "actor": "boss"})
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(GROUP, channel)
+    monitor = Monitor([], "redis://127.0.0.1:1/0", MemoryVersions())
+    status = {
+        "type": "status",
+        "at": "2026-12-03T12:00:00+00:00",
+        "kpis": {"accepted": 3, "completed": 2, "cancelled": 0, "p50Ms": 9, "p99Ms": 20},
+        "groups": [{"group": "payment", "lag": 1}],
+    }
+    status["sample"] = history.sample(status)
+    await monitor.publish(status)  # the unreachable Redis of the status key is skipped
+    sent = (await layer.receive(channel))["message"]
+    assert sent["chaos"] == [{"t": now - 5, "action": "kill", "target": "payment"}]
+    [kept] = [p for p in store.lrange(history.HISTORY_KEY, 0, -1)]
+    assert '"lag":{"payment":1}' in kept and '"accepted":3' in kept
