@@ -40,6 +40,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("Saga worker", "saga.settings:SagaSettings", ""),
     ("Notification worker", "notification.settings:NotificationSettings", ""),
     ("Analytics worker", "analytics.settings:AnalyticsSettings", ""),
+    ("Dashboard", "dashboard.settings:DashboardSettings", ""),
 )
 
 #: The gateway's variables (Django settings and management commands): name, default, meaning.

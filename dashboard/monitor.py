@@ -14,12 +14,14 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
+from dashboard import chaos, history
 from dashboard.groups import GroupReading, group_view, service_health
 from dashboard.kpis import read_kpis
 from dashboard.processes import read_processes
@@ -164,7 +166,7 @@ class Monitor:
         version = 0
         with contextlib.suppress(Exception):
             version = await self.versions.current()
-        return {
+        status: dict[str, Any] = {
             "type": "status",
             "version": version,
             "at": datetime.fromtimestamp(now, UTC).isoformat(),
@@ -174,6 +176,10 @@ class Monitor:
             # Local processes by service (state, restarts), when `sagactl run` runs them.
             "processes": processes,
         }
+        # The charts' point of this poll, and the chaos actions of the charts' window.
+        status["sample"] = history.sample(status)
+        status["chaos"] = []
+        return status
 
     async def _redis_ping(self) -> None:
         async with aioredis.from_url(self.redis_url) as client:
@@ -184,11 +190,23 @@ class Monitor:
 
     async def publish(self, status: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):
+            status["chaos"] = await asyncio.to_thread(self._chaos_and_keep, status)
+        with contextlib.suppress(Exception):
             async with aioredis.from_url(self.redis_url) as client:
                 await client.set(STATUS_KEY, json.dumps(status), ex=30)
         layer = get_channel_layer()
         if layer is not None:
             await layer.group_send(GROUP, {"type": "dashboard.push", "message": status})
+
+    def _chaos_and_keep(self, status: dict[str, Any]) -> list[dict[str, Any]]:
+        """Keep the status' sample in the charts' ring; the recent chaos actions."""
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            if status.get("sample"):
+                history.keep(client, status["sample"])
+            return chaos.recent(client, time.time(), history.WINDOW_S)
+        finally:
+            client.close()
 
     async def run(self, stop: asyncio.Event, interval: float = INTERVAL_S) -> None:
         log.info("dashboard monitor: groups %s every %.1fs", ", ".join(GROUPS), interval)

@@ -6,29 +6,30 @@ nothing when no platform answers (the platform may run elsewhere)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
 
-from config.env import ROOT
-
-ENV_VAR = "SAGACTL_CONTROL"
+from dashboard import settings
 
 
-def control_path() -> Path:
-    raw = os.environ.get(ENV_VAR, "").strip()
-    return Path(raw) if raw else ROOT / "var" / "sagactl.sock"
+def control_path() -> Path | None:
+    """``SAGACTL_CONTROL`` (`dashboard.settings`), None when it is ``off``."""
+    return settings.load().control_path
 
 
 def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per service: its processes (name, state, restarts), how many run, restarts summed."""
+    """Per service: its processes (name, state, restarts), how many run (and are ready),
+    restarts summed. A state is the control socket's (running, paused, restarting,
+    crash-looping, stopped), or ``starting``: running but not ready yet."""
     out: dict[str, dict[str, Any]] = {}
     for p in status.get("processes", []):
         entry = out.setdefault(
             str(p.get("service")), {"processes": [], "running": 0, "restarts": 0}
         )
         state = str(p.get("state") or ("running" if p.get("running") else "stopped"))
+        if state == "running" and p.get("ready") is False:
+            state = "starting"  # runs, but not ready yet (e.g. just restarted after a kill)
         entry["processes"].append(
             {"name": p.get("name"), "state": state, "restarts": int(p.get("restarts") or 0)}
         )
@@ -39,10 +40,13 @@ def by_service(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def read_processes(path: Path | None = None, timeout: float = 1.0) -> dict[str, Any] | None:
     """The processes by service, or None when no platform answers on the socket."""
+    path = path or control_path()
+    if path is None:
+        return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
-            sock.connect(str(path or control_path()))
+            sock.connect(str(path))
             sock.sendall(b'{"op": "status"}\n')
             data = b""
             while not data.endswith(b"\n"):

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth
 from django.urls import path
 
-from dashboard import views
+from dashboard import chaos, views
 from gateway.operations.auth import StaffLoginView
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("dashboard/health", views.health, name="dashboard-health"),
     path("dashboard/ops", views.ops, name="dashboard-ops"),
     path("api/dashboard/status", views.status, name="dashboard-status"),
+    path("api/dashboard/history", views.history_view, name="dashboard-history"),
+    path("api/dashboard/chaos", chaos.ChaosApi.as_view(), name="dashboard-chaos"),
     path(
         "login",
         StaffLoginView.as_view(

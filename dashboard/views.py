@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import redis
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from dashboard import chaos, history
 from dashboard.status import STATUS_KEY
 from gateway.analytics.services import page_view_record
 from gateway.throttles import page_view_due
@@ -40,6 +42,7 @@ def _page(request: HttpRequest, template: str, title: str) -> HttpResponse:
     return render(request, f"dashboard/{template}", {"title": title, "pages": PAGES})
 
 
+@ensure_csrf_cookie  # staff's chaos controls post with it
 def orders(request: HttpRequest) -> HttpResponse:
     return _page(request, "orders.html", "Orders")
 
@@ -78,3 +81,30 @@ def status(request: HttpRequest) -> JsonResponse:
     except redis.RedisError as exc:
         return JsonResponse({"status": None, "error": f"{type(exc).__name__}: {exc}"[:200]})
     return JsonResponse({"status": json.loads(raw) if raw else None, "error": None})
+
+
+def history_view(request: HttpRequest) -> JsonResponse:
+    """`GET /api/dashboard/history`: the charts' samples of the last five minutes and the
+    chaos actions among them (`dashboard.history`, `dashboard.chaos`); empty lists when
+    Redis does not answer (``error`` says why)."""
+    now = time.time()
+    try:
+        client = redis.Redis.from_url(
+            settings.PLATFORM.redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
+        try:
+            samples = history.recent(client, now)
+            actions = chaos.recent(client, now, history.WINDOW_S)
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        return JsonResponse(
+            {
+                "windowS": history.WINDOW_S,
+                "samples": [],
+                "actions": [],
+                "error": f"{type(exc).__name__}: {exc}"[:200],
+            }
+        )
+    body = {"windowS": history.WINDOW_S, "samples": samples, "actions": actions, "error": None}
+    return JsonResponse(body)

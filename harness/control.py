@@ -4,9 +4,13 @@ starts its processes on request (`sagactl scale`, `sagactl replay --stop-local`)
 Protocol: the client connects, sends one JSON object on one line, reads one JSON line
 back and closes. Requests: ``{"op": "status"}``, ``{"op": "scale", "service": "payment",
 "count": 3}``, ``{"op": "stop", "service": "payment"}`` (every process of it),
-``{"op": "start", "names": ["payment", "payment.2"]}``. Answers carry ``"ok": true`` or
+``{"op": "start", "names": ["payment", "payment.2"]}``; for the dashboard's chaos
+controls ``{"op": "kill", "name": "payment.2"}`` (SIGKILL as a crash: the restart policy
+brings it back), ``{"op": "restart", "name": "payment"}`` (stop, start, wait until
+ready), ``{"op": "pause", "service": "payment"}`` and ``{"op": "resume", ...}`` (SIGSTOP
+and SIGCONT of every process of it). Answers carry ``"ok": true`` or
 ``"ok": false`` with an ``"error"``. A status lists every process with its ``state``
-(running, restarting, crash-looping, stopped) and its ``restarts`` (after crashes). The
+(running, paused, restarting, crash-looping, stopped) and its ``restarts`` (after crashes). The
 socket is created with mode 0600: only the user who runs the platform can drive it.
 Only local processes are managed; nothing here talks to Kafka.
 """
@@ -29,6 +33,10 @@ DEFAULT_PATH = ROOT / "var" / "sagactl.sock"
 ENV_VAR = "SAGACTL_CONTROL"
 
 
+#: The requests `handle` answers.
+OPS = ("status", "scale", "stop", "start", "kill", "restart", "pause", "resume")
+
+
 class ControlError(RuntimeError):
     """No platform answers on the socket, or it refused the request."""
 
@@ -49,6 +57,14 @@ class Controlled(Protocol):
 
     def start_names(self, names: list[str]) -> None: ...
 
+    def crash(self, name: str) -> int: ...
+
+    def restart(self, name: str) -> None: ...
+
+    def pause_service(self, service: str) -> list[str]: ...
+
+    def resume_service(self, service: str) -> list[str]: ...
+
 
 def handle(platform: Controlled, request: dict[str, Any]) -> dict[str, Any]:
     """Answer one request (any exception becomes ``ok: false`` with its message)."""
@@ -65,15 +81,32 @@ def handle(platform: Controlled, request: dict[str, Any]) -> dict[str, Any]:
             names = [str(n) for n in request["names"]]
             platform.start_names(names)
             return {"ok": True, "started": names}
-        return {"ok": False, "error": f"unknown op {op!r}; known: status, scale, stop, start"}
+        if op == "kill":
+            name = str(request["name"])
+            return {"ok": True, "killed": name, "pid": platform.crash(name)}
+        if op == "restart":
+            name = str(request["name"])
+            platform.restart(name)
+            return {"ok": True, "restarted": name}
+        if op == "pause":
+            return {"ok": True, "paused": platform.pause_service(str(request["service"]))}
+        if op == "resume":
+            return {"ok": True, "resumed": platform.resume_service(str(request["service"]))}
+        return {"ok": False, "error": f"unknown op {op!r}; known: {', '.join(OPS)}"}
     except KeyError as exc:
         return {"ok": False, "error": f"request {op!r} lacks the field {exc}"}
     except Exception as exc:
         return {"ok": False, "error": str(exc) or type(exc).__name__}
 
 
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
 class ControlServer:
-    """Serves `handle` on a Unix socket in a background thread, one request at a time."""
+    """Serves `handle` on a Unix socket in background threads, a thread per request: a
+    status is answered while a scale or restart waits for its processes to be ready (the
+    platform serialises its changes itself)."""
 
     def __init__(self, platform: Controlled, path: Path) -> None:
         self.path = path
@@ -100,11 +133,13 @@ class ControlServer:
                     answer = handle(platform, request if isinstance(request, dict) else {})
                 except json.JSONDecodeError as exc:
                     answer = {"ok": False, "error": f"not JSON: {exc}"}
-                self.wfile.write(json.dumps(answer).encode() + b"\n")
+                # A client that stopped waiting (a status poll's short timeout) is gone.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(json.dumps(answer).encode() + b"\n")
 
         old = os.umask(0o177)
         try:
-            self._server = socketserver.UnixStreamServer(str(self.path), Handler)
+            self._server = _Server(str(self.path), Handler)
         finally:
             os.umask(old)
         self._thread = threading.Thread(

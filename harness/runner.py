@@ -124,6 +124,7 @@ class Platform:
             restart=self.options.restart,
             echo=self.options.echo,
             verbose=self.options.verbose,
+            on_started=self._watch_readiness,
         )
 
     @property
@@ -169,13 +170,14 @@ class Platform:
 
     def restart(self, name: str, *, crash: bool = False) -> None:
         """Stop one process (SIGKILL with ``crash=True``), start it again, wait until ready."""
-        self._instance(name)
-        if crash:
-            self.supervisor.kill(name)
-        else:
-            self.supervisor.stop(name)
-        self._launch(name)
-        self.wait_ready(name)
+        with self._changing:
+            self._instance(name)
+            if crash:
+                self.supervisor.kill(name)
+            else:
+                self.supervisor.stop(name)
+            self._launch(name)
+            self.wait_ready(name)
 
     def instances_of(self, service: str) -> list[Instance]:
         """The processes of ``service`` this platform runs (running or stopped)."""
@@ -200,6 +202,9 @@ class Platform:
                     # running, restarting, crash-looping or stopped (`Supervisor.state`)
                     "state": self.supervisor.state(i.name),
                     "restarts": self.supervisor.restarts(i.name),
+                    # Its current run passed its readiness check (restarts after a crash
+                    # too): a worker that runs but is not ready yet does no work.
+                    "ready": running and self._is_ready(i.name),
                 }
             )
         return {
@@ -278,6 +283,37 @@ class Platform:
                 self.supervisor.stop(name)
             return names
 
+    def crash(self, name: str) -> int:
+        """SIGKILL one process as a crash would (the restart policy brings it back);
+        return the pid killed."""
+        self._instance(name)
+        pid = self.supervisor.crash(name)
+        if pid is None:
+            raise PlatformError(f"{name} is not running")
+        return pid
+
+    def pause_service(self, service: str) -> list[str]:
+        """SIGSTOP every running process of ``service``; return their names."""
+        with self._changing:
+            names = [
+                i.name for i in self.instances_of(service) if self.supervisor.is_running(i.name)
+            ]
+            if not names:
+                raise PlatformError(f"no running process of {service!r} to pause")
+            for name in names:
+                self.supervisor.pause(name)
+            return names
+
+    def resume_service(self, service: str) -> list[str]:
+        """SIGCONT every paused process of ``service``; return their names."""
+        with self._changing:
+            names = [
+                i.name for i in self.instances_of(service) if self.supervisor.is_paused(i.name)
+            ]
+            for name in names:
+                self.supervisor.resume(name)
+            return names
+
     def start_names(self, names: Sequence[str]) -> None:
         """Start the named (stopped) processes again and wait until each is ready."""
         with self._changing:
@@ -287,6 +323,26 @@ class Platform:
                     self._launch(name)
             for name in names:
                 self.wait_ready(name)
+
+    def _watch_readiness(self, name: str, pid: int) -> None:
+        """Every run of a service process gets its readiness check from its first line."""
+        for instance in self.instances:
+            if instance.name == name:
+                self._ready_checks[name] = (pid, self._check(instance))
+
+    def _is_ready(self, name: str) -> bool:
+        pid, check = self._ready_checks.get(name, (None, None))
+        if pid is None or pid != self.supervisor.pid(name):
+            return False
+        if check is None:
+            return True
+        try:
+            ready = bool(check())
+        except Exception:
+            return False
+        if ready:
+            self._ready_checks[name] = (pid, None)  # once ready, this run stays ready
+        return ready
 
     def _launch(self, name: str) -> None:
         """Start a process and watch for its readiness line from its first line on: a

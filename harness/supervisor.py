@@ -120,7 +120,10 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         echo: bool | None = None,
         verbose: bool = True,
+        on_started: Callable[[str, int], None] | None = None,
     ) -> None:
+        #: Called with (name, pid) after every start, restarts after a crash included.
+        self._on_started = on_started
         self._stream: TextIO = stream if stream is not None else sys.stdout
         self._log_dir = log_dir
         #: Process output goes to ``stream`` (by default only without a log dir).
@@ -148,6 +151,8 @@ class Supervisor:
         self._pending: dict[str, threading.Timer] = {}
         #: Set by `stop_all`: no process is restarted after it.
         self._closing = False
+        #: Names paused (SIGSTOP) by `pause` and not resumed yet.
+        self._paused: set[str] = set()
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -191,6 +196,7 @@ class Supervisor:
                 raise SupervisorError(f"{name} is already running (pid {self.pid(name)})")
             spec = self._spec(name)
             self._cancel_restart(name)
+            self._paused.discard(name)
             shown = LineFilter(self.verbose)
             process = ChildProcess(
                 name,
@@ -208,6 +214,8 @@ class Supervisor:
             except OSError as exc:
                 raise SupervisorError(f"cannot start {name} ({spec.argv[0]}): {exc}") from exc
             self._runs[name] = process
+            if self._on_started is not None:
+                self._on_started(name, pid)
             self._started_at[name] = self._clock()
             if name in self._started:
                 self._started.remove(name)
@@ -224,6 +232,8 @@ class Supervisor:
         process = self._runs.get(name)
         if process is None:
             return None
+        if name in self._paused:  # a stopped process cannot handle SIGTERM
+            self.resume(name)
         deadline = spec.stop_timeout if timeout is None else timeout
         return process.stop(
             deadline,
@@ -239,8 +249,43 @@ class Supervisor:
         self._spec(name)
         with self._lock:
             self._cancel_restart(name)
+            self._paused.discard(name)
         process = self._runs.get(name)
         return None if process is None else process.kill()
+
+    def crash(self, name: str) -> int | None:
+        """SIGKILL the process group as a crash would: the exit is unexpected, so a
+        ``restart`` policy brings the process back (the dashboard's chaos *kill*). Returns
+        the pid killed (None when it was not running)."""
+        self._spec(name)
+        with self._lock:
+            process = self._runs.get(name)
+            if process is None or not process.running:
+                return None
+            self._paused.discard(name)
+            pid = process.pid
+        process.signal(signal.SIGKILL, group=True)
+        return pid
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP the process group: it stays alive but does nothing (its Kafka session
+        expires, its group rebalances) until `resume`."""
+        with self._lock:
+            process = self._run(name)
+            if not process.running:
+                raise SupervisorError(f"{name} is not running")
+            process.signal(signal.SIGSTOP, group=True)
+            self._paused.add(name)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT a paused process group."""
+        with self._lock:
+            process = self._run(name)
+            process.signal(signal.SIGCONT, group=True)
+            self._paused.discard(name)
+
+    def is_paused(self, name: str) -> bool:
+        return name in self._paused and self.is_running(name)
 
     def restart(self, name: str, timeout: float | None = None) -> int:
         """Stop a process (if running) and start it again; return the new pid."""
@@ -344,10 +389,13 @@ class Supervisor:
         return healing is not None and healing.looping(self._clock())
 
     def state(self, name: str) -> str:
-        """``running``, ``restarting`` (waiting out its backoff), ``crash-looping``
-        (crashed again and again lately, running or not) or ``stopped``."""
+        """``running``, ``paused`` (SIGSTOP by `pause`), ``restarting`` (waiting out its
+        backoff), ``crash-looping`` (crashed again and again lately, running or not) or
+        ``stopped``."""
         if self.crash_looping(name) and (self.is_running(name) or self.is_restarting(name)):
             return "crash-looping"
+        if self.is_paused(name):
+            return "paused"
         if self.is_running(name):
             return "running"
         if self.is_restarting(name):

@@ -36,5 +36,19 @@ def test_processes_are_grouped_by_service_with_state_and_restarts() -> None:
     }
 
 
-def test_no_platform_on_the_socket_is_none(tmp_path) -> None:
+def test_a_process_that_runs_but_is_not_ready_is_starting() -> None:
+    status = {
+        "processes": [
+            {"name": "payment", "service": "payment", "state": "running", "ready": False},
+            {"name": "payment.2", "service": "payment", "state": "running", "ready": True},
+        ]
+    }
+    out = by_service(status)["payment"]
+    assert [p["state"] for p in out["processes"]] == ["starting", "running"]
+    assert out["running"] == 1
+
+
+def test_no_platform_on_the_socket_is_none(tmp_path, monkeypatch) -> None:
     assert read_processes(tmp_path / "nothing.sock") is None
+    monkeypatch.setenv("SAGACTL_CONTROL", "off")
+    assert read_processes() is None

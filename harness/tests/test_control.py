@@ -119,3 +119,81 @@ def test_scale_command_parses_and_reports(
     assert code == 0 and "started payment.2 (ready)" in out and "payment.2" in out
     code = scale_command.run(argparse.Namespace(scales=[], control=sock.with_name("x.sock")))
     assert code == 1 and "no running platform answers" in capsys.readouterr().err
+
+
+def test_chaos_ops_kill_restart_pause_and_resume(tmp_path: Path, sock: Path) -> None:
+    """The dashboard's chaos controls: a kill is a crash the restart policy undoes; a
+    restart gives a new pid; pause/resume SIGSTOP/SIGCONT a service's processes."""
+    from harness.healing import RestartPolicy
+    from tests.support import eventually
+
+    policy = RestartPolicy(initial=0.05, cap=0.05)
+    with make(tmp_path, io.StringIO(), restart=policy) as platform, ControlServer(platform, sock):
+        state = lambda: {p["name"]: p for p in request(sock, {"op": "status"})["processes"]}  # noqa: E731
+        first = platform.supervisor.pid("payment")
+        assert state()["payment"]["ready"] is True
+        answer = request(sock, {"op": "kill", "name": "payment"})
+        assert answer["killed"] == "payment" and answer["pid"] == first
+        eventually(
+            lambda: state()["payment"]["state"] == "running" and state()["payment"]["pid"] != first,
+            timeout=10,
+            what="the killed worker restarted by the policy",
+        )
+        assert state()["payment"]["restarts"] == 1
+        assert [e.name for e in platform.supervisor.unexpected_exits] == ["payment"]
+
+        second = platform.supervisor.pid("payment")
+        assert request(sock, {"op": "restart", "name": "payment"})["restarted"] == "payment"
+        assert platform.supervisor.pid("payment") not in (first, second)
+
+        assert request(sock, {"op": "pause", "service": "payment"})["paused"] == ["payment"]
+        assert state()["payment"]["state"] == "paused"
+        assert request(sock, {"op": "resume", "service": "payment"})["resumed"] == ["payment"]
+        assert state()["payment"]["state"] == "running"
+        assert request(sock, {"op": "resume", "service": "payment"})["resumed"] == []
+
+        with pytest.raises(ControlError, match="no process 'nope'"):
+            request(sock, {"op": "kill", "name": "nope"})
+        with pytest.raises(ControlError, match="lacks the field 'name'"):
+            request(sock, {"op": "restart"})
+
+
+def test_a_paused_process_still_stops(tmp_path: Path, sock: Path) -> None:
+    with make(tmp_path, io.StringIO()) as platform, ControlServer(platform, sock):
+        request(sock, {"op": "pause", "service": "payment"})
+        assert platform.supervisor.state("payment") == "paused"
+        platform.supervisor.stop("payment", timeout=5)
+        assert platform.supervisor.state("payment") == "stopped"
+        assert platform.supervisor.unexpected_exits == []
+
+
+def test_a_status_is_answered_while_a_scale_waits(sock: Path) -> None:
+    """The dashboard polls the status every 1.5 s with a 1 s timeout while staff scale."""
+    import threading
+
+    release, entered = threading.Event(), threading.Event()
+
+    class Slow:
+        def status(self) -> dict[str, object]:
+            return {"processes": []}
+
+        def scale(self, service: str, count: int) -> tuple[list[str], list[str]]:
+            entered.set()
+            release.wait(10)
+            return [f"{service}.2"], []
+
+    with ControlServer(Slow(), sock):  # type: ignore[arg-type]
+        answers_: list[dict[str, object]] = []
+        scaling = threading.Thread(
+            target=lambda: answers_.append(
+                request(sock, {"op": "scale", "service": "payment", "count": 2})
+            )
+        )
+        scaling.start()
+        try:
+            assert entered.wait(5)
+            assert request(sock, {"op": "status"}, timeout=1.0)["processes"] == []
+        finally:
+            release.set()
+            scaling.join(10)
+        assert answers_[0]["started"] == ["payment.2"]

@@ -21,7 +21,8 @@
   }
 
   /* A service on the map: its consumer group view (or undefined), its local processes
-     ({processes, running, restarts}, or undefined when the platform runs elsewhere).
+     ({processes, running, restarts}, or undefined when the platform runs elsewhere);
+     none running (killed, paused, not ready yet) is down, some is lagging.
      -> {state: up | lagging | down | unknown, workers, lag, restarts} */
   function node(group, procs) {
     const out = { state: "unknown", workers: null, lag: null, restarts: procs ? procs.restarts : null };
@@ -34,8 +35,8 @@
     if ((procs && procs.running === 0) || (group && group.members.length === 0) ||
         states.indexOf("crash-looping") >= 0) {
       out.state = "down";
-    } else if ((out.lag !== null && out.lag > LAGGING) || states.indexOf("restarting") >= 0 ||
-               (group && group.state !== "Stable")) {
+    } else if ((out.lag !== null && out.lag > LAGGING) || (group && group.state !== "Stable") ||
+               ["restarting", "starting", "paused"].some(function (s) { return states.indexOf(s) >= 0; })) {
       out.state = "lagging";
     } else if (group || procs) {
       out.state = "up";

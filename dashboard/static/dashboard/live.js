@@ -32,7 +32,8 @@
     return { ok: response.ok, status: response.status, data: data };
   }
 
-  const Live = { resyncs: 0, applied: null, getJson: getJson, sendJson: sendJson };
+  /* Other modules of a page (charts, chaos controls) see every message too. */
+  const Live = { resyncs: 0, applied: null, getJson: getJson, sendJson: sendJson, listeners: [] };
 
   Live.start = function (page) {
     let state = S.start(null);
@@ -53,6 +54,9 @@
     }
 
     function receive(msg) {
+      Live.listeners.forEach(function (listen) {
+        try { listen(msg); } catch (err) { console.error(err); }
+      });
       if (msg.type === "hello") {
         attempt = 0;
         Live.staff = msg.staff;

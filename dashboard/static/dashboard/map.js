@@ -1,6 +1,8 @@
 /* The live choreography map: services (boxes) and topics (pills) of the saga as an SVG
    graph, drawn once; Map.update(status, rates) recolours the services (First.node) and
-   rewrites their figures and the edges' rates. Map.light(topics) lights an order's path. */
+   rewrites their figures and the edges' rates. Map.light(topics) lights an order's path.
+   A chaos action (status.chaos, or Map.mark right after it) labels its service for
+   MARK_S seconds: "⚡ kill 13:02:11". */
 (function () {
   "use strict";
   const F = window.First;
@@ -39,6 +41,8 @@
     ["saga", "projector"],
   ];
   const parts = {};
+  const MARK_S = 90;
+  let marked = [];
 
   function el(name, attrs, text) {
     const n = document.createElementNS(NS, name);
@@ -92,6 +96,11 @@
         const t = el("text", { x: b.cx, y: b.cy + 4, "text-anchor": "middle", class: "name" }, n[3]);
         g.append(t);
         parts["fig-" + id] = t;
+      }
+      if (n[0] === "svc") {
+        const mark = el("text", { x: b.cx, y: b.y - 3, "text-anchor": "middle", class: "mark" }, "");
+        g.append(mark);
+        parts["mark-" + id] = mark;
       }
       const title = el("title", {}, n[3]);
       g.append(title);
@@ -150,6 +159,25 @@
     setState("orders.outcome.v1", "up");
     parts["rate-accepted"].textContent = r ? rate(r.accepted) : "";
     parts["rate-decided"].textContent = r ? rate(r.decided) : "";
+    marks(status.chaos || [], status.at ? Date.parse(status.at) / 1000 : Date.now() / 1000);
+  }
+
+  /* Label each service with its latest chaos action of the last MARK_S seconds. */
+  function marks(actions, now) {
+    marked = marked.concat(actions).filter(function (a) { return now - a.t <= MARK_S; });
+    const latest = {};
+    marked.forEach(function (a) {
+      const id = String(a.target).split(".")[0];
+      if (parts["mark-" + id] && (!latest[id] || latest[id].t <= a.t)) latest[id] = a;
+    });
+    Object.keys(NODES).forEach(function (id) {
+      const node = parts["mark-" + id];
+      if (!node) return;
+      const a = latest[id];
+      const text = a ? "⚡ " + a.action + " " + new Date(a.t * 1000).toLocaleTimeString([], { hour12: false }) : "";
+      if (node.textContent !== text) node.textContent = text;
+      parts[id].classList.toggle("chaos", !!a);
+    });
   }
 
   /* Light the nodes an order passed (topics and services of its timeline); none: clear. */
@@ -158,5 +186,8 @@
   }
 
   draw();
-  window.ChoreoMap = { update: update, light: light, NODES: NODES };
+  window.ChoreoMap = {
+    update: update, light: light, NODES: NODES,
+    mark: function (a) { marks([a], Date.now() / 1000); },
+  };
 })();

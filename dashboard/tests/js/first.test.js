@@ -25,6 +25,11 @@ test("a service is up, amber while lagging or restarting, red when stopped", () 
   assert.equal(F.node(group(1, F.LAGGING + 1)).state, "lagging");
   assert.equal(F.node(group(1, 0, "PreparingRebalance")).state, "lagging");
   assert.equal(F.node(group(1, 0), procs(["running", "restarting"])).state, "lagging");
+  assert.equal(F.node(group(2, 0), procs(["running", "starting"])).state, "lagging");
+  assert.equal(F.node(group(2, 0), procs(["running", "paused"])).state, "lagging");
+  // A killed worker's replacement runs but is not ready yet; a paused one does nothing.
+  assert.equal(F.node(group(1, 0), procs(["starting"])).state, "down");
+  assert.equal(F.node(group(1, 0), procs(["paused"])).state, "down");
   assert.equal(F.node(group(0, 0)).state, "down");
   assert.equal(F.node(group(1, 0), procs(["stopped"])).state, "down");
   assert.equal(F.node(group(1, 0), procs(["running", "crash-looping"])).state, "down");
