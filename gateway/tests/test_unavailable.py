@@ -206,3 +206,24 @@ def test_a_failed_pool_check_drains_the_pool_and_still_fails() -> None:
     with pytest.raises(psycopg.OperationalError):
         check(DeadConnection())
     assert pool.drained == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("catalogue")
+def test_throttle_counters_in_a_redis_that_refuses_connections_give_a_503(
+    client: Client, settings: Any
+) -> None:
+    """``GATEWAY_CACHE_URL`` on a Redis that is down: the throttle's cache raises, the
+    request is a 503 ``redis_unavailable`` (a real refused connection, port 1)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    response = post_order(client)
+
+    assert response.status_code == 503
+    assert response.json()["type"] == "redis_unavailable"
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
