@@ -22,6 +22,7 @@ from sagactl.commands.chaos import run_owned
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.timeout(600)  # the scenario's own bound is max_seconds (420 s), not pytest's 300
 def test_no_order_is_lost_doubled_or_oversold_under_crashes_and_restarts(
     tmp_path: Path,
 ) -> None:
