@@ -356,10 +356,19 @@ def _kill(target: Target, service: str) -> str:
 
 
 def _settle(target: Target, order_ids: list[str], until: float) -> ledger.RunFacts:
-    """Read the facts until every order has an outcome and a notice, or time is up."""
+    """Read the facts until every order is placed and has an outcome and a notice, or
+    time is up.
+
+    The topics are read one after the other, so one read can find an outcome whose
+    ``OrderPlaced`` landed on ``orders.v1`` after that topic was read: such an order is
+    read again rather than judged lost."""
     while True:
         facts = ledger.collect(target.bootstrap)
-        open_ = [o for o in order_ids if not facts.outcomes.get(o) or not facts.notices.get(o)]
+        open_ = [
+            o
+            for o in order_ids
+            if o not in facts.placed or not facts.outcomes.get(o) or not facts.notices.get(o)
+        ]
         if not open_ or time.monotonic() >= until:
             return facts
         time.sleep(3)

@@ -8,7 +8,11 @@ completes, while the fetch position moves on: those offsets are never processed 
 acked, so the partition's committed offset stops there for good, its lag grows, and
 the dropped messages are only processed after a restart. Seen here: a payment worker
 restarted after its offsets were reset processed everything behind a hole of ~17
-offsets per partition and never committed again.
+offsets per partition and never committed again. A second cause, seen during broker
+outages: ``Consumer._new_offset`` removes the acks it is about to commit from ``_acked``
+before the commit is sent, so a commit that fails (the broker is down, the member was
+evicted) loses those acks; the next commit then finds a hole at the committed offset
+although the messages were processed, and stops there too.
 
 The watchdog looks at every assigned partition every few seconds. A partition is
 stalled when the message at its committed offset is neither acked nor in flight
@@ -272,7 +276,7 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
         for tp, (start, end) in sorted(stalled(list(history), current).items()):
             log.warning(
                 "%s: commits of %s[%d] stopped at offset %d: offsets %d..%d were never "
-                "processed (Faust recovery race); re-reading from %d",
+                "acked (Faust lost their acks or dropped them); re-reading from %d",
                 app.conf.id,
                 tp.topic,
                 tp.partition,

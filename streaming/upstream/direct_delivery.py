@@ -44,10 +44,18 @@ a drain loop that
   drain task is cancelled and the cancellation uncancelled, as ``asyncio.timeout``
   does), like ``wait_first`` did, so a rebalance never waits for a full queue;
 - marks a message read only if the epoch did not change while it was delivered,
-  and abandons the rest of a batch fetched in an older epoch. Every epoch change is
-  followed (or was preceded) by a seek of every assigned partition to its committed
-  offset, so whatever was not marked read is fetched again: at least once, never a
-  hole in the acked offsets, never a gap over unprocessed messages.
+  and abandons the rest of a batch fetched in an older epoch. Every change of the
+  flow epoch is followed (or was preceded) by a seek of every assigned partition to
+  its committed offset, so whatever was not marked read is fetched again: at least
+  once, never a hole in the acked offsets. A seek of one partition (the commit
+  watchdog's re-read) has an epoch of its own: only that partition's rest of the batch
+  is abandoned, since only its position was reset;
+- never counts skipped offsets as a gap in the log before it has re-read them
+  (``DirectDeliveryConsumer._skipped``): Faust's ``getmany`` also drops records without
+  seeking back (a partition paused when its records arrive, a generation change), and
+  its loop then added ``_add_gap(r_offset + 1, offset)``, so the commit went over
+  messages nobody processed. Found by the chaos test: after a broker restart, 19
+  orders of one partition were never charged and 45 outcomes never notified.
 
 Measured with ``benchmarks.bench_hop`` (one echo agent, 2 shared cores): see the commit
 that introduced this module. Tests: ``streaming/tests/test_upstream_direct_delivery.py``
@@ -97,9 +105,15 @@ def check_upstream(version: str | None = None) -> None:
 class DirectDeliveryConsumer(driver.Consumer):
     """Faust's aiokafka consumer with the drain loop described in the module doc."""
 
-    #: Advanced by every event after which a fetched message may be stale: the flow
-    #: stopped (a rebalance or a stop) or a partition was sought.
+    #: Advanced by every event after which every fetched message may be stale: the flow
+    #: stopped (a rebalance or a stop) or every partition was sought to its commit.
     _flow_epoch: int = 0
+    #: Per partition, advanced by a seek of that partition alone (its fetched messages
+    #: are stale, the other partitions' are not).
+    _tp_epochs: dict[TP, int]
+    #: Per partition, the re-read of a skip of offsets in progress: (from, first offset
+    #: seen after the skip); see ``_skipped``.
+    _gap_probes: dict[TP, tuple[int, int]]
     #: The drain task while it awaits a callback, else None.
     _delivering: asyncio.Task[Any] | None = None
     #: True once ``stop_flow`` cancelled the callback in progress.
@@ -113,12 +127,53 @@ class DirectDeliveryConsumer(driver.Consumer):
             self._aborting = True
             task.cancel()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tp_epochs = {}
+        self._gap_probes = {}
+
     async def seek(self, partition: TP, offset: int) -> None:
-        self._flow_epoch += 1
+        self._bump(partition)
         try:
             await super().seek(partition, offset)
         finally:
-            self._flow_epoch += 1
+            self._bump(partition)
+
+    def _bump(self, tp: TP) -> None:
+        self._tp_epochs[tp] = self._tp_epochs.get(tp, 0) + 1
+
+    async def _skipped(self, tp: TP, read: int, offset: int) -> bool:
+        """True when offsets after ``read`` were skipped by a drop, not by the log.
+
+        Faust counts every offset between the last one read and the one fetched as a gap
+        in the log (compaction, transaction markers) and commits over it. But the fetch
+        position also moves past messages that never reached this loop: Faust's
+        ``getmany`` drops the records of a partition that is paused when they arrive,
+        and breaks off a batch on a generation change, without seeking back. The
+        project's topics have no gaps (not compacted, no transactions), so such a
+        "gap" would commit unprocessed messages: orders never charged or never
+        notified (seen in the chaos test after a broker restart).
+
+        So a skip is first re-read: the partition is sought back to ``read`` (re-reading
+        one message at most; handlers are idempotent) and the rest of its batch is
+        abandoned. Only if the re-read skips to the same offset again is it a real gap
+        in the log, which Faust's bookkeeping then records as before.
+        """
+        probe = self._gap_probes.pop(tp, None)
+        if probe == (read, offset):
+            return False
+        self._gap_probes[tp] = (read, offset)
+        self.log.warning(
+            "%s[%d]: fetched offset %d after %d: re-reading from %d (messages were dropped "
+            "before delivery)",
+            tp.topic,
+            tp.partition,
+            offset,
+            read,
+            read,
+        )
+        await self.seek(tp, read)
+        return True
 
     async def perform_seek(self) -> None:
         self._flow_epoch += 1
@@ -155,17 +210,23 @@ class DirectDeliveryConsumer(driver.Consumer):
                 await self.sleep(0)
                 if not self.should_stop:
                     epoch: int | None = None  # direct delivery: the batch's epoch
+                    # direct delivery: each partition's seek epoch when the batch began
+                    tp_epochs: dict[TP, int] = {}
                     async for tp, message in ait:
                         if epoch is None:
                             epoch = self._flow_epoch
+                        tp_epoch = tp_epochs.setdefault(tp, self._tp_epochs.get(tp, 0))
                         num_since_yield += 1
                         if num_since_yield > yield_every:
                             await sleep(0)
                             num_since_yield = 0
-                        # direct delivery: nothing of a batch fetched before a stop or
-                        # seek is delivered or marked read (it is fetched again).
+                        # direct delivery: nothing of a batch fetched before a stop or a
+                        # seek of every partition is delivered or marked read (it is
+                        # fetched again); nor the rest of a partition sought on its own.
                         if self._flow_epoch != epoch or not self.flow_active:
                             break
+                        if self._tp_epochs.get(tp, 0) != tp_epoch:
+                            continue
 
                         offset = message.offset
                         r_offset = get_read_offset(tp)
@@ -174,12 +235,18 @@ class DirectDeliveryConsumer(driver.Consumer):
                             if gap > 1 and r_offset:
                                 acks_enabled = acks_enabled_for(message.topic)
                                 if acks_enabled:
+                                    # direct delivery: a skip is re-read before it
+                                    # counts as a gap in the log.
+                                    if await self._skipped(tp, r_offset, offset):
+                                        continue
                                     await self._add_gap(tp, r_offset + 1, offset)
                             if commit_every is not None and self._n_acked >= commit_every:
                                 self._n_acked = 0
                                 await self.commit()
                             if self._flow_epoch != epoch:
                                 break
+                            if self._tp_epochs.get(tp, 0) != tp_epoch:
+                                continue
                             # direct delivery: await the callback in this task.
                             self._delivering = task
                             try:
@@ -192,7 +259,12 @@ class DirectDeliveryConsumer(driver.Consumer):
                                 self._aborting = False
                             if self._flow_epoch != epoch:
                                 break  # the flow stopped or a seek ran meanwhile
+                            if self._tp_epochs.get(tp, 0) != tp_epoch:
+                                continue  # this partition was sought meanwhile
                             set_read_offset(tp, offset)
+                            probe = self._gap_probes.get(tp)
+                            if probe is not None and offset >= probe[1]:
+                                del self._gap_probes[tp]  # the re-read got past the skip
                         else:
                             self.log.dev(
                                 "DROPPED MESSAGE ROFF %r: k=%r v=%r",
