@@ -1,4 +1,5 @@
-"""Refuse oversized request bodies with 413 before anything reads them."""
+"""Refuse oversized request bodies with 413 before anything reads them; answer 503, not
+500, when a plain Django view finds the database or Redis unavailable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,23 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from gateway.errors import field_error, json_error, problem
+from gateway.errors import dependency_unavailable, field_error, json_error, problem
+
+
+class DependencyUnavailableMiddleware:
+    """A view that is not DRF's (the login page, the dashboard's, ``/metrics``) and
+    raises because PostgreSQL or Redis does not answer gets the JSON 503 with
+    ``Retry-After`` of `gateway.errors.dependency_unavailable`; DRF views get it from
+    the exception handler, errors raised in a middleware from ``handler500``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return dependency_unavailable(request, exception)
 
 
 class BodySizeLimitMiddleware:

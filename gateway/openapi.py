@@ -10,7 +10,9 @@ here, once, in the problem shape of ``gateway.errors`` (``Problem``):
 - 404: an operation with path parameters (no such record, or an invalid id);
 - 406: an ``Accept`` header the API cannot satisfy (only JSON is rendered);
 - 413, 415: a body too large, or not JSON, where the operation takes a body;
-- 429: a request rate exceeded (``gateway.throttles``).
+- 429: a request rate exceeded (``gateway.throttles``);
+- 503: the database or Redis does not answer (a restart, an outage), with
+  ``Retry-After`` (``gateway.errors.dependency_unavailable``); never a 500.
 
 A fuzzer over the schema (``gateway/tests/test_api_fuzz.py``) checks that no operation
 answers anything it does not document.
@@ -54,6 +56,7 @@ _WHY = {
     "413": "The body is too large.",
     "415": "The body is not JSON.",
     "429": "Too many requests.",
+    "503": "The database or Redis is unavailable: retry after ``Retry-After`` seconds.",
 }
 
 
@@ -72,7 +75,7 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
 
 
 def _errors_of(path: str, method: str, operation: dict[str, Any]) -> list[str]:
-    codes = ["400", "406", "429"]
+    codes = ["400", "406", "429", "503"]
     if path.startswith("/api/ops/"):
         codes += ["401", "403"]
     if "{" in path:

@@ -200,6 +200,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gateway.operations.counters.RequestCountMiddleware",
     "gateway.middleware.BodySizeLimitMiddleware",
+    "gateway.middleware.DependencyUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -239,11 +240,18 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # every request). The pool keeps at most ``GATEWAY_DB_POOL_MAX`` connections per
     # process and hands them from request to request.
     _db["CONN_MAX_AGE"] = 0
+    # A PostgreSQL restart must not cost a request: every connection is checked before
+    # the pool hands it out, and a failed check drains the pool (``gateway.pgpool``).
+    # Reconnection attempts during an outage give up after ``reconnect_timeout`` instead
+    # of backing off for minutes; the next request then opens a connection at once.
+    _db["ENGINE"] = "gateway.pgpool"
+    _db["CONN_HEALTH_CHECKS"] = True
     _db["OPTIONS"] = {
         "pool": {
             "min_size": 2,
             "max_size": int(os.environ.get("GATEWAY_DB_POOL_MAX", "") or 16),
             "timeout": 10,
+            "reconnect_timeout": 5,
         }
     }
 elif _db["ENGINE"] == "django.db.backends.sqlite3":

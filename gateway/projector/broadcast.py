@@ -13,6 +13,7 @@ from channels.layers import get_channel_layer
 
 from gateway.catalog.apis import ProductListApi
 from gateway.catalog.models import Product
+from gateway.errors import unavailable_dependency
 from gateway.orders import presenters
 from gateway.orders.models import Order
 from gateway.projector.changes import (
@@ -60,6 +61,15 @@ class Broadcaster:
             await self.layer.group_send(STAFF_GROUP, {"type": "dashboard.push", "message": message})
             await self.layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": public})
             return message
-        except Exception:
-            log.exception("dashboard: could not publish a change; browsers will resync")
+        except Exception as exc:
+            if (dependency := unavailable_dependency(exc)) is None:
+                log.exception("dashboard: could not publish a change; browsers will resync")
+            else:  # restarting or down: expected and passing, one line (no traceback)
+                log.warning(
+                    "dashboard: %s unavailable, a change was not published (%s: %s);"
+                    " browsers will resync",
+                    dependency,
+                    type(exc).__name__,
+                    " ".join(str(exc).split())[:200],
+                )
             return None

@@ -24,7 +24,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             " wait for every order to end and check, from the topics and the API: 0 lost,"
             " 0 stuck, 0 double-charged, net charge = total (completed) or 0 (cancelled),"
             " 0 oversold, no leaked reservation, one notice per outcome, the read model equal"
-            " to the topics. Exits 1 on any violation. Against the platform of `sagactl run`"
+            " to the topics, and no 5xx from the gateway (a 503 only while PostgreSQL or"
+            " Redis restarts). Exits 1 on any violation. Against the platform of `sagactl run`"
             " when its control socket answers (process kills only), else on a platform it"
             " starts itself (every fault)."
         ),

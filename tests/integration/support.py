@@ -24,7 +24,7 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def http(
-    method: str, url: str, body: Any = None, **headers: str
+    method: str, url: str, body: Any = None, *, timeout: float = 10.0, **headers: str
 ) -> tuple[int, dict[str, str], Any]:
     """One JSON request; returns (status, headers, parsed body)."""
     data = (
@@ -36,7 +36,7 @@ def http(
     for name, value in headers.items():
         request.add_header(name.replace("_", "-"), value)
     try:
-        with _DIRECT.open(request, timeout=10) as response:
+        with _DIRECT.open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
