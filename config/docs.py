@@ -33,13 +33,14 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
         "Every worker",
         "streaming.settings:StreamingSettings",
         "Read by each worker for itself (`<SERVICE>` is `PAYMENT`, `INVENTORY`, `SAGA`, "
-        "`NOTIFICATION` or `ANALYTICS`).",
+        "`NOTIFICATION`, `ANALYTICS` or `AUDITOR`).",
     ),
     ("Payment worker", "payment.settings:PaymentSettings", ""),
     ("Inventory worker", "inventory.settings:InventorySettings", ""),
     ("Saga worker", "saga.settings:SagaSettings", ""),
     ("Notification worker", "notification.settings:NotificationSettings", ""),
     ("Analytics worker", "analytics.settings:AnalyticsSettings", ""),
+    ("Auditor", "auditor.settings:AuditorSettings", ""),
 )
 
 #: The gateway's variables (Django settings and management commands): name, default, meaning.

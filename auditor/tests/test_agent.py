@@ -1,0 +1,147 @@
+"""The auditor's wiring, run through Faust's ``agent.test_context()`` (no broker): the
+table, the index, the sweep and what it publishes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import faust
+import pytest
+from faust.types import TP
+
+from auditor.agent import AGENT, INPUTS, Auditor, checked_at, install
+from auditor.settings import AuditorSettings
+from config.env import PlatformSettings
+from contracts import AuditSummary, Event, NotificationSent, encode, reaction
+from contracts.testing import (
+    RecordingPublisher,
+    inventory_reserved,
+    order_completed,
+    order_placed,
+    payment_authorized,
+)
+from streaming import Disposition
+from streaming import create_app as create_streaming_app
+from streaming.expiry import default_partition
+from streaming.upstream.commit_watchdog import Snapshot
+
+PARTITIONS = PlatformSettings().topic_partitions
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def read_to_end(partition: int) -> dict[TP, Snapshot]:
+    return {
+        TP(spec.name, partition): Snapshot(committed=5, acked=(), in_flight=(), highwater=5)
+        for spec in INPUTS
+    }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def published() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def installed(
+    clock: Clock, published: RecordingPublisher
+) -> tuple[faust.App, Auditor, faust.types.AgentT[bytes]]:
+    settings = AuditorSettings(
+        platform=PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1"),
+        grace_seconds=10.0,
+        deadline_seconds=30.0,
+    )
+    app = create_streaming_app("auditor-test", settings.platform)
+    auditor, agent = install(app, settings, failures=None, publish=published, clock=clock)
+    return app, auditor, agent
+
+
+@pytest.fixture
+async def agent(
+    installed: tuple[faust.App, Auditor, faust.types.AgentT[bytes]],
+) -> AsyncIterator[faust.types.AgentTestWrapperT]:
+    app, _, _ = installed
+    async with app.agents[AGENT].test_context() as agent:
+        yield agent
+
+
+async def put(agent: faust.types.AgentTestWrapperT, event: Event, order_id: str) -> None:
+    key = order_id.encode()
+    sent = await agent.put(encode(event), key=key, partition=default_partition(key, PARTITIONS))
+    assert agent.results[sent.message.offset] is Disposition.HANDLED
+
+
+async def test_a_redelivered_order_is_one_order_and_a_forged_charge_one_violation(
+    installed: tuple[faust.App, Auditor, faust.types.AgentT[bytes]],
+    agent: faust.types.AgentTestWrapperT,
+    clock: Clock,
+    published: RecordingPublisher,
+) -> None:
+    _, auditor, _ = installed
+    order = order_placed(order_id="audit-1")
+    outcome = order_completed(order)
+    notice = reaction(
+        outcome,
+        NotificationSent,
+        user_id=order.user_id,
+        outcome="completed",
+        channel="console",
+        subject="s",
+        body="b",
+    )
+    events = [order, payment_authorized(order), inventory_reserved(order), outcome, notice]
+    partition = default_partition(b"audit-1", PARTITIONS)
+    auditor.snapshot = lambda: read_to_end(partition)
+
+    for event in events + events:  # every event delivered twice
+        await put(agent, event, "audit-1")
+    clock.now += 60
+    await auditor.sweep()
+
+    part = auditor.index[partition]
+    assert part.orders == 1
+    assert part.verdicts == {}
+    [clean] = published
+    assert isinstance(clean, AuditSummary)
+    assert (clean.partition, clean.orders, clean.double_charged) == (partition, 1, 0)
+
+    forged = payment_authorized("audit-1", amount=order.amount)
+    for _ in range(2):
+        await put(agent, forged, "audit-1")
+    await auditor.sweep()
+    await auditor.sweep()  # nothing changed: nothing published
+
+    assert len(published) == 2
+    summary = published[-1]
+    assert isinstance(summary, AuditSummary)
+    assert (summary.double_charged, summary.wrong_charge, summary.orders) == (1, 1, 1)
+    assert [v.order_id for v in summary.violations] == ["audit-1"]
+    counts = {labels["kind"]: n for labels, n in auditor.counts()}
+    assert counts["double_charged"] == 1 and sum(counts.values()) == 2
+
+
+def test_checked_at_is_now_once_read_to_the_end_else_the_newest_record_time() -> None:
+    now = 1_000.0
+    snapshot = read_to_end(2)
+    seen = {(spec.name, 2): 900.0 for spec in INPUTS}
+
+    assert checked_at(2, snapshot, seen, now) == now
+    behind = dict(snapshot)
+    behind[TP("payments.v1", 2)] = Snapshot(committed=3, acked=(), in_flight=(), highwater=5)
+    seen[("payments.v1", 2)] = 950.0
+    assert checked_at(2, behind, seen, now) == 950.0
+    del seen[("payments.v1", 2)]
+    assert checked_at(2, behind, seen, now) is None  # behind, and nothing read from it yet
+    assert checked_at(3, snapshot, seen, now) is None  # not assigned here
