@@ -17,6 +17,7 @@ from contracts import (
     AuditKind,
     AuditSummary,
     Event,
+    InventoryRejected,
     InventoryReleased,
     InventoryReserved,
     NotificationSent,
@@ -24,6 +25,7 @@ from contracts import (
     OrderCompleted,
     OrderPlaced,
     PaymentAuthorized,
+    PaymentDeclined,
     PaymentRefunded,
     topics,
 )
@@ -98,8 +100,8 @@ class Auditor:
         self.built = False
         #: Tables are being recovered: the timer waits (set by ``reassigned``).
         self.settled = True
-        #: (topic, partition) -> the record time of the newest event handled
-        self.seen: dict[tuple[str, int], float] = {}
+        #: (topic, partition) -> offset and record time of the newest event handled
+        self.seen: dict[tuple[str, int], tuple[int, float]] = {}
         #: Where each assigned partition's reading is (replaced in tests, which have no
         #: consumer).
         self.snapshot: Callable[[], Mapping[TP, commit_watchdog.Snapshot]] = lambda: (
@@ -116,6 +118,8 @@ class Auditor:
             NotificationSent,
         )
         handlers: dict[type[Event], Handler] = dict.fromkeys(types, self.on_event)
+        # Nothing to judge in these, but they move the partition's reading on.
+        handlers.update(dict.fromkeys((PaymentDeclined, InventoryRejected), self.on_other))
         self.guard = EventGuard(AGENT, handlers, failures=failures)
 
     # -- the index -------------------------------------------------------------------
@@ -168,15 +172,22 @@ class Auditor:
 
     # -- the agent ------------------------------------------------------------------
 
-    async def on_event(self, event: domain.AuditedEvent) -> None:
+    def note(self) -> tuple[int, float, float]:
+        """Note where the current event was read; its partition, record time and now."""
         current = faust.current_event()
         if current is None:
             raise RuntimeError("an event is handled outside of its stream")
         message = current.message
-        partition = message.partition
         now = self.clock()
         at = float(message.timestamp or now)
-        self.seen[(message.topic, partition)] = at
+        self.seen[(message.topic, message.partition)] = (message.offset, at)
+        return message.partition, at, now
+
+    async def on_other(self, event: Event) -> None:
+        self.note()
+
+    async def on_event(self, event: domain.AuditedEvent) -> None:
+        partition, at, now = self.note()
         self.build()
         key = event.order_id.encode()
         stored = self.table.get(key)
@@ -258,30 +269,36 @@ class Auditor:
 def checked_at(
     partition: int,
     snapshot: Mapping[TP, commit_watchdog.Snapshot],
-    seen: Mapping[tuple[str, int], float],
+    seen: Mapping[tuple[str, int], tuple[int, float]],
     now: float,
 ) -> float | None:
     """The time up to which every input of ``partition`` has been read: ``now`` for an
     input read to its end, else the record time of the newest event handled from it;
-    ``None`` while an input is neither (or not assigned here)."""
+    ``None`` while an input is neither (or not assigned here).
+
+    Where an input is read to: past the newest event handled from it, and at least
+    Faust's committed and read offsets (the read offset is the next one to read after
+    a seek, the last one read after that: taken as is, it never claims too much)."""
     times = []
     for spec in INPUTS:
         tp = TP(spec.name, partition)
         reading = snapshot.get(tp)
         if reading is None:
             return None
-        position = max(reading.committed or 0, -1 if reading.read is None else reading.read + 1)
+        last = seen.get((spec.name, partition))
+        position = max(
+            reading.committed or 0, reading.read or 0, -1 if last is None else last[0] + 1
+        )
         if (
             reading.highwater is not None
             and not reading.in_flight
-            and (position >= reading.highwater)
+            and position >= reading.highwater
         ):
             times.append(now)
-            continue
-        last = seen.get((spec.name, partition))
-        if last is None:
+        elif last is None:
             return None
-        times.append(min(last, now))
+        else:
+            times.append(min(last[1], now))
     return min(times)
 
 

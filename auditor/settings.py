@@ -24,7 +24,8 @@ class AuditorSettings:
     group: str = setting("AUDITOR_GROUP", string, "auditor")
     """``AUDITOR_GROUP``: the consumer group and Faust app id, ``auditor`` by default. It
     names the table's changelog (``<group>-audits-changelog``) and the keys of its
-    summaries on ``audit.v1`` (``<group>:<partition>``), which the dashboard reads."""
+    summaries on ``audit.v1`` (``<group>:<partition>``). The dashboard's monitor shows the
+    summaries of the group this variable names in its own environment."""
 
     deadline_seconds: float = setting("SAGA_DEADLINE_SECONDS", seconds, 30.0)
     """``SAGA_DEADLINE_SECONDS``: the saga's deadline (the same variable the saga reads):

@@ -135,13 +135,21 @@ async def test_a_redelivered_order_is_one_order_and_a_forged_charge_one_violatio
 def test_checked_at_is_now_once_read_to_the_end_else_the_newest_record_time() -> None:
     now = 1_000.0
     snapshot = read_to_end(2)
-    seen = {(spec.name, 2): 900.0 for spec in INPUTS}
+    seen: dict[tuple[str, int], tuple[int, float]] = {}
 
-    assert checked_at(2, snapshot, seen, now) == now
+    assert checked_at(2, snapshot, seen, now) == now  # committed at the end: idle
     behind = dict(snapshot)
-    behind[TP("payments.v1", 2)] = Snapshot(committed=3, acked=(), in_flight=(), highwater=5)
-    seen[("payments.v1", 2)] = 950.0
-    assert checked_at(2, behind, seen, now) == 950.0
-    del seen[("payments.v1", 2)]
+    behind[TP("payments.v1", 2)] = Snapshot(
+        committed=3, acked=(), in_flight=(), read=3, highwater=5
+    )
     assert checked_at(2, behind, seen, now) is None  # behind, and nothing read from it yet
+    seen[("payments.v1", 2)] = (3, 950.0)
+    assert checked_at(2, behind, seen, now) == 950.0  # read up to the event at 950
+    seen[("payments.v1", 2)] = (4, 990.0)
+    assert checked_at(2, behind, seen, now) == now  # the last one handled: at the end
+    in_flight = {
+        **behind,
+        TP("payments.v1", 2): Snapshot(committed=3, acked=(), in_flight=(4,), read=4, highwater=5),
+    }
+    assert checked_at(2, in_flight, seen, now) == 990.0  # still being handled
     assert checked_at(3, snapshot, seen, now) is None  # not assigned here
