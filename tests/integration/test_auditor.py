@@ -10,7 +10,6 @@ in its verdict.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import urllib.request
 import uuid
@@ -18,14 +17,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from auditor.agent import INPUTS
 from contracts import encode
 from contracts.testing import payment_authorized
 from harness.runner import Platform
 from tests.integration.conftest import start_platform
-from tests.integration.support import http, produce
+from tests.integration.support import http, produce, start_at_the_end
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -46,29 +44,6 @@ ORDERS = 12
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def start_at_the_end(bootstrap: str, group: str) -> None:
-    """Commit ``group``'s offsets at the end of every input: it audits only what follows."""
-
-    async def commit() -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            await consumer._client.force_metadata_update()
-            tps = [
-                TopicPartition(spec.name, p)
-                for spec in INPUTS
-                for p in sorted(consumer.partitions_for_topic(spec.name) or ())
-            ]
-            consumer.assign(tps)
-            await consumer.commit(await consumer.end_offsets(tps))
-        finally:
-            await consumer.stop()
-
-    asyncio.run(commit())
-
-
 @pytest.fixture(scope="module")
 def platform(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
@@ -80,7 +55,7 @@ def platform(
         "AUDITOR_INTERVAL_SECONDS": "0.5",
         "SAGA_DEADLINE_SECONDS": "5",
     }
-    start_at_the_end(env["KAFKA_BOOTSTRAP_SERVERS"], GROUP)
+    start_at_the_end(env["KAFKA_BOOTSTRAP_SERVERS"], GROUP, [spec.name for spec in INPUTS])
     running = start_platform(env, tmp_path_factory.mktemp("auditor"), SERVICES, redis_db=13)
     try:
         yield running
