@@ -17,7 +17,6 @@ from contracts import (
     AuditKind,
     AuditSummary,
     Event,
-    InventoryRejected,
     InventoryReleased,
     InventoryReserved,
     NotificationSent,
@@ -25,7 +24,6 @@ from contracts import (
     OrderCompleted,
     OrderPlaced,
     PaymentAuthorized,
-    PaymentDeclined,
     PaymentRefunded,
     topics,
 )
@@ -118,8 +116,6 @@ class Auditor:
             NotificationSent,
         )
         handlers: dict[type[Event], Handler] = dict.fromkeys(types, self.on_event)
-        # Nothing to judge in these, but they move the partition's reading on.
-        handlers.update(dict.fromkeys((PaymentDeclined, InventoryRejected), self.on_other))
         self.guard = EventGuard(AGENT, handlers, failures=failures)
 
     # -- the index -------------------------------------------------------------------
@@ -172,22 +168,23 @@ class Auditor:
 
     # -- the agent ------------------------------------------------------------------
 
-    def note(self) -> tuple[int, float, float]:
-        """Note where the current event was read; its partition, record time and now."""
+    def note(self) -> tuple[int, float, float] | None:
+        """Note where the current message was read: its partition, record time and now
+        (None outside of a stream)."""
         current = faust.current_event()
         if current is None:
-            raise RuntimeError("an event is handled outside of its stream")
+            return None
         message = current.message
         now = self.clock()
         at = float(message.timestamp or now)
         self.seen[(message.topic, message.partition)] = (message.offset, at)
         return message.partition, at, now
 
-    async def on_other(self, event: Event) -> None:
-        self.note()
-
     async def on_event(self, event: domain.AuditedEvent) -> None:
-        partition, at, now = self.note()
+        noted = self.note()
+        if noted is None:
+            raise RuntimeError("an event is handled outside of its stream")
+        partition, at, now = noted
         self.build()
         key = event.order_id.encode()
         stored = self.table.get(key)
@@ -327,6 +324,8 @@ def install(
 
     async def audit_orders(stream: faust.StreamT[bytes]) -> AsyncIterator[Disposition]:
         async for disposition in auditor.guard.process(stream):
+            # Every message moves its partition's reading on, dead-lettered ones too.
+            auditor.note()
             yield disposition
 
     async def reassigned(*_: object, **__: object) -> None:

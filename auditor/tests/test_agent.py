@@ -20,6 +20,7 @@ from contracts.testing import (
     order_completed,
     order_placed,
     payment_authorized,
+    payment_declined,
 )
 from streaming import Disposition
 from streaming import create_app as create_streaming_app
@@ -130,6 +131,23 @@ async def test_a_redelivered_order_is_one_order_and_a_forged_charge_one_violatio
     assert [v.order_id for v in summary.violations] == ["audit-1"]
     counts = {labels["kind"]: n for labels, n in auditor.counts()}
     assert counts["double_charged"] == 1 and sum(counts.values()) == 2
+
+
+async def test_every_message_moves_the_reading_on_judged_or_not(
+    installed: tuple[faust.App, Auditor, faust.types.AgentT[bytes]],
+    agent: faust.types.AgentTestWrapperT,
+) -> None:
+    _, auditor, _ = installed
+    key = b"audit-2"
+    partition = default_partition(key, PARTITIONS)
+    declined = await agent.put(encode(payment_declined("audit-2")), key=key, partition=partition)
+    assert agent.results[declined.message.offset] is Disposition.SKIPPED  # not judged
+    poison = await agent.put(b"not an event", key=key, partition=partition)
+    assert agent.results[poison.message.offset] is Disposition.INVALID
+
+    [(where, (offset, _))] = auditor.seen.items()
+    assert where[1] == partition and offset == poison.message.offset
+    assert auditor.index.get(partition) is None or auditor.index[partition].orders == 0
 
 
 def test_checked_at_is_now_once_read_to_the_end_else_the_newest_record_time() -> None:
