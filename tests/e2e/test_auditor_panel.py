@@ -119,12 +119,16 @@ def test_the_auditor_stays_at_zero_through_kills_and_counts_a_forged_charge(
         what="the burst",
     )
     settled = f"{BURST} orders audited · 0 settling"
-    eventually(
-        lambda: text(browser, "audit-note").startswith(settled),
-        timeout=150,
-        what=f"the strip to say {settled!r}",
-        interval=0.5,
-    )
+    try:
+        eventually(
+            lambda: text(browser, "audit-note").startswith(settled),
+            timeout=150,
+            what=f"the strip to say {settled!r}",
+            interval=0.5,
+        )
+    except AssertionError as exc:
+        said = (text(browser, "audit-line"), text(browser, "audit-note"))
+        raise AssertionError(f"{exc}; the strip says {said}") from None
 
     assert text(browser, "audit-line") == ZERO
     seen = browser.evaluate("Array.from(window.auditLines)")
