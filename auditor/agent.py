@@ -189,8 +189,10 @@ class Auditor:
         key = event.order_id.encode()
         stored = self.table.get(key)
         facts = None if stored is None else domain.load(stored)
-        if facts is None and at < now - self.retention:
-            return  # an order forgotten (or never kept): old history is not judged again
+        if facts is None and min(at, event.occurred_at.timestamp()) < now - self.retention:
+            # An order forgotten (or never kept): old history, replayed or redriven (a
+            # redriven record is new, its event is not), is not judged again.
+            return
         folded = domain.fold(facts, event, at)
         part = self.part(partition)
         if folded is not facts:

@@ -97,7 +97,10 @@ class AuditFeed:
             self.consumer = consumer
         taken = 0
         while taken < MAX_RECORDS:
-            batch = await self.consumer.getmany(timeout_ms=200 if taken == 0 else 0)
+            # Wait a little only for the first records; later polls take what the
+            # consumer has fetched meanwhile, so the monitor's loop is not held up.
+            wait = 200 if taken == 0 and not self.latest else 0
+            batch = await self.consumer.getmany(timeout_ms=wait)
             records = [r for items in batch.values() for r in items]
             if not records:
                 break

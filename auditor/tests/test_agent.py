@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import faust
 import pytest
@@ -148,6 +149,23 @@ async def test_every_message_moves_the_reading_on_judged_or_not(
     [(where, (offset, _))] = auditor.seen.items()
     assert where[1] == partition and offset == poison.message.offset
     assert auditor.index.get(partition) is None or auditor.index[partition].orders == 0
+
+
+async def test_an_old_event_of_an_unknown_order_is_not_judged_even_redriven_now(
+    installed: tuple[faust.App, Auditor, faust.types.AgentT[bytes]],
+    agent: faust.types.AgentTestWrapperT,
+    clock: Clock,
+) -> None:
+    _, auditor, _ = installed
+    two_days_ago = datetime.fromtimestamp(clock.now - 2 * 86400, UTC)
+    old = payment_authorized("audit-3", at=two_days_ago)  # recorded now, happened then
+
+    await put(agent, old, "audit-3")
+
+    assert sum(p.orders for p in auditor.index.values()) == 0
+    recent = payment_authorized("audit-3")
+    await put(agent, recent, "audit-3")
+    assert sum(p.orders for p in auditor.index.values()) == 1
 
 
 def test_checked_at_is_now_once_read_to_the_end_else_the_newest_record_time() -> None:
