@@ -33,7 +33,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
         "Every worker",
         "streaming.settings:StreamingSettings",
         "Read by each worker for itself (`<SERVICE>` is `PAYMENT`, `INVENTORY`, `SAGA`, "
-        "`NOTIFICATION` or `ANALYTICS`).",
+        "`NOTIFICATION`, `ANALYTICS` or `AUDITOR`).",
     ),
     ("Payment worker", "payment.settings:PaymentSettings", ""),
     ("Inventory worker", "inventory.settings:InventorySettings", ""),
@@ -41,6 +41,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("Notification worker", "notification.settings:NotificationSettings", ""),
     ("Analytics worker", "analytics.settings:AnalyticsSettings", ""),
     ("Dashboard", "dashboard.settings:DashboardSettings", ""),
+    ("Auditor", "auditor.settings:AuditorSettings", ""),
 )
 
 #: The gateway's variables (Django settings and management commands): name, default, meaning.

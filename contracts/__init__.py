@@ -18,7 +18,8 @@ Analytics also counts demand from ``orders.v1`` and page views from
 ``analytics.pageviews.v1`` (``PageViewed``), and writes ``analytics.snapshots.v1``
 (``TopProductsUpdated``), merging its per-partition counts through
 ``analytics.minutes.v1`` (``MinuteCountsUpdated``). Failures go through
-``orders.retry.{1s,4s,16s}.v1`` to ``orders.dlq.v1`` (``DeadLetter``).
+``orders.retry.{1s,4s,16s}.v1`` to ``orders.dlq.v1`` (``DeadLetter``). The auditor reads
+the saga topics and keeps its verdict per partition on ``audit.v1`` (``AuditSummary``).
 
 ``TOPIC_OF`` says which topic each event type goes to and ``key_of`` its key. The JSON
 Schema of each wire type is in ``contracts/schemas/`` (``python -m contracts.schemas``
@@ -31,6 +32,9 @@ from contracts.events import (
     EVENT_TYPES,
     AnyEvent,
     Attempt,
+    AuditedOrder,
+    AuditKind,
+    AuditSummary,
     DeadLetter,
     DeadlineTick,
     Event,
@@ -63,6 +67,9 @@ __all__ = [
     "TOPIC_OF",
     "AnyEvent",
     "Attempt",
+    "AuditKind",
+    "AuditSummary",
+    "AuditedOrder",
     "ContractError",
     "DeadLetter",
     "DeadlineTick",

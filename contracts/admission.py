@@ -36,7 +36,7 @@ from contracts.failures import REDRIVE_GROUP, REDRIVE_ID, Headers, header
 #: own name (``group``); a redrive naming a renamed *other* group is then processed by
 #: every group rather than skipped: a duplicate, never a loss.
 CONSUMER_GROUPS: frozenset[str] = frozenset(
-    {"payment", "inventory", "saga", "notification", "analytics", "projector"}
+    {"payment", "inventory", "saga", "notification", "analytics", "auditor", "projector"}
 )
 
 #: Longest key or order id quoted in a reason.

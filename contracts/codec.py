@@ -9,6 +9,7 @@ import msgspec
 
 from contracts.events import (
     AnyEvent,
+    AuditSummary,
     DeadLetter,
     Event,
     MinuteCountsUpdated,
@@ -89,7 +90,8 @@ def key_of(event: Event) -> bytes:
     Order events are keyed by their order id as UTF-8 bytes (every saga topic is
     co-partitioned on it). The others use their natural key: the page of a
     ``PageViewed``, the window kind of a ``TopProductsUpdated``, the analytics group of a
-    ``MinuteCountsUpdated``, the original key of a ``DeadLetter``. Without one (an empty
+    ``MinuteCountsUpdated``, ``<group>:<partition>`` of an
+    ``AuditSummary``, the original key of a ``DeadLetter``. Without one (an empty
     page, a dead letter whose message had no key), the event id is the key.
     """
     if isinstance(event, OrderEvent):
@@ -102,6 +104,8 @@ def key_of(event: Event) -> bytes:
         return event.window_kind.encode()
     if isinstance(event, MinuteCountsUpdated):
         return event.group.encode()
+    if isinstance(event, AuditSummary):
+        return f"{event.group}:{event.partition}".encode()
     if isinstance(event, DeadLetter) and event.key is not None:
         return bytes(event.key)
     return str(event.event_id).encode()

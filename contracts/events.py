@@ -358,6 +358,57 @@ class MinuteCountsUpdated(Event, frozen=True, kw_only=True, tag="analytics.minut
     late_events: Annotated[int, Meta(ge=0)] = 0
 
 
+# -- the live audit ----------------------------------------------------------------
+
+#: What the auditor checks, one name per broken promise (``auditor.domain`` says when
+#: an order breaks each), in the order the dashboard lists them.
+AuditKind = Literal[
+    "lost",
+    "double_charged",
+    "oversold",
+    "duplicate_notices",
+    "overdue",
+    "wrong_charge",
+    "stock_leak",
+    "conflicting_outcomes",
+]
+
+
+class AuditedOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An order that breaks at least one promise, and which."""
+
+    order_id: Ident
+    kinds: Annotated[tuple[AuditKind, ...], Meta(min_length=1, max_length=8)]
+
+
+class AuditSummary(Event, frozen=True, kw_only=True, tag="audit.summary.v1"):
+    """The auditor's verdict over one partition of the saga's topics, on the compacted
+    ``audit.v1`` keyed by ``<group>:<partition>`` (the latest per partition is the state).
+
+    ``orders`` is how many orders of the partition the auditor holds; each count is how
+    many of them break that promise now (an order counts once per kind, however often
+    its events are delivered); ``violations`` lists some of them (at most 50).
+    ``checked_at`` is the time up to which the time-based checks (overdue, lost, charges
+    and stock after the grace) are current: the wall clock when the auditor has caught up
+    with the partition, else the time of the newest record it has read.
+    """
+
+    group: Ident
+    partition: Count
+    orders: Count
+    pending: Count = 0
+    checked_at: AwareDatetime | None = None
+    lost: Count = 0
+    double_charged: Count = 0
+    oversold: Count = 0
+    duplicate_notices: Count = 0
+    overdue: Count = 0
+    wrong_charge: Count = 0
+    stock_leak: Count = 0
+    conflicting_outcomes: Count = 0
+    violations: Annotated[tuple[AuditedOrder, ...], Meta(max_length=50)] = ()
+
+
 # -- failure handling ------------------------------------------------------------
 
 
@@ -400,6 +451,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PageViewed,
     TopProductsUpdated,
     MinuteCountsUpdated,
+    AuditSummary,
     DeadLetter,
 )
 
@@ -419,5 +471,6 @@ AnyEvent = (
     | PageViewed
     | TopProductsUpdated
     | MinuteCountsUpdated
+    | AuditSummary
     | DeadLetter
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 
 from contracts.events import (
+    AuditSummary,
     DeadLetter,
     DeadlineTick,
     Event,
@@ -25,6 +26,7 @@ from contracts.events import (
     TopProductsUpdated,
 )
 from contracts.topics import (
+    AUDIT,
     DLQ,
     INVENTORY,
     MINUTES,
@@ -57,6 +59,7 @@ TOPIC_OF: dict[type[Event], TopicSpec] = {
     PageViewed: PAGEVIEWS,
     TopProductsUpdated: SNAPSHOTS,
     MinuteCountsUpdated: MINUTES,
+    AuditSummary: AUDIT,
     DeadLetter: DLQ,
 }
 

@@ -40,6 +40,9 @@ SNAPSHOTS = TopicSpec("analytics.snapshots.v1", configs={"retention.ms": _WEEK_M
 #: the counting side republishes whatever the merge has not seen after a restart).
 MINUTES = TopicSpec("analytics.minutes.v1", configs={"retention.ms": str(24 * 3600 * 1000)})
 
+#: The auditor's latest verdict per partition (keyed by ``<group>:<partition>``): compacted.
+AUDIT = TopicSpec("audit.v1", configs={"cleanup.policy": "compact"})
+
 RETRY_TIERS: tuple[TopicSpec, ...] = (RETRY_1S, RETRY_4S, RETRY_16S)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
@@ -55,6 +58,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAGEVIEWS,
     SNAPSHOTS,
     MINUTES,
+    AUDIT,
 )
 
 #: The topics whose events make up an order's timeline, in saga order.

@@ -22,6 +22,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
 from dashboard import chaos, history
+from dashboard.audit import AuditFeed
 from dashboard.groups import GroupReading, group_view, service_health
 from dashboard.kpis import read_kpis
 from dashboard.processes import read_processes
@@ -35,7 +36,7 @@ from kafka_admin.offsets import committed_offsets
 log = logging.getLogger("dashboard.monitor")
 
 #: The consumer groups shown, one per service that consumes.
-GROUPS = ("payment", "inventory", "saga", "notification", "analytics", "projector")
+GROUPS = ("payment", "inventory", "saga", "notification", "analytics", "auditor", "projector")
 INTERVAL_S = 1.5
 TIMEOUT_S = 3.0
 #: An unsent outbox row older than this means the relay is not publishing.
@@ -124,6 +125,7 @@ class Monitor:
         self, bootstrap: list[str], redis_url: str, versions: Versions, gateway_url: str = ""
     ) -> None:
         self.kafka = Kafka(bootstrap)
+        self.audit = AuditFeed(bootstrap)
         self.redis_url = redis_url
         self.versions = versions
         self.gateway_url = gateway_url
@@ -163,6 +165,7 @@ class Monitor:
         if kpis is not None and self.views:
             kpis["lag"] = sum(int(v["lag"]) for v in self.views.values())
         processes = await asyncio.to_thread(read_processes)
+        audit = await self._audit()
         version = 0
         with contextlib.suppress(Exception):
             version = await self.versions.current()
@@ -175,11 +178,21 @@ class Monitor:
             "kpis": kpis,
             # Local processes by service (state, restarts), when `sagactl run` runs them.
             "processes": processes,
+            # The live auditor's verdict (dashboard.audit), None while it has said nothing.
+            "audit": audit,
         }
         # The charts' point of this poll, and the chaos actions of the charts' window.
         status["sample"] = history.sample(status)
         status["chaos"] = []
         return status
+
+    async def _audit(self) -> dict[str, Any] | None:
+        try:
+            return await asyncio.wait_for(self.audit.read(), TIMEOUT_S)
+        except Exception as exc:
+            log.warning("dashboard monitor: audit not read: %s: %s", type(exc).__name__, exc)
+            await self.audit.close()
+            return None
 
     async def _redis_ping(self) -> None:
         async with aioredis.from_url(self.redis_url) as client:
@@ -220,3 +233,4 @@ class Monitor:
                     await asyncio.wait_for(stop.wait(), interval)
         finally:
             await self.kafka.close()
+            await self.audit.close()

@@ -2,6 +2,9 @@
 and the invariants a run must keep (`check`), whatever faults it went through.
 
 Independent of every service's internals: what the platform *did* is what it published.
+The rules an order is judged by (double charge, net charge, reservation balance) are the
+live auditor's (``auditor.domain``): one home for each, this module applies them to a
+finished run, with what only a run knows (the orders the gateway accepted, the API).
 Duplicates (redeliveries, replays) share an ``event_id`` and are counted once. Used by
 `sagactl chaos` and the tests.
 """
@@ -19,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 import contracts
+from auditor.domain import double_charged, expected_net_charge, reservation_problem
 
 #: The topics whose events make up the facts, in the order they are read.
 FACT_TOPICS = (
@@ -200,21 +204,20 @@ def check(
         done = isinstance(outcome, contracts.OrderCompleted)
         completed += done
         cancelled += not done
-        if facts.authorizations.get(order_id, 0) > 1:
+        if double_charged(facts.authorizations.get(order_id, 0)):
             v["double_charged"].append(order_id)
-        wanted = facts.placed[order_id].amount if done else Decimal(0)
+        wanted = expected_net_charge(done, facts.placed[order_id].amount)
         if len(kinds) == 1 and facts.net_charge(order_id) != wanted:
             v["wrong_net_charge"].append(
                 f"{order_id}: net {facts.net_charge(order_id)}, wanted {wanted}"
             )
-        reserved = order_id in facts.reserved
-        released = order_id in facts.released
-        if order_id in facts.reserved_twice or order_id in facts.released_twice:
-            v["leaked_reservations"].append(f"{order_id}: reserved or released twice")
-        elif done and (not reserved or released):
-            v["leaked_reservations"].append(f"{order_id}: completed without its reservation")
-        elif not done and reserved and not released:
-            v["leaked_reservations"].append(f"{order_id}: cancelled, reservation kept")
+        problem = reservation_problem(
+            done,
+            (order_id in facts.reserved) + (order_id in facts.reserved_twice),
+            (order_id in facts.released) + (order_id in facts.released_twice),
+        )
+        if problem is not None:
+            v["leaked_reservations"].append(f"{order_id}: {problem}")
         notices = facts.notices.get(order_id, [])
         if len(notices) != 1:
             v["wrong_notices"].append(f"{order_id}: {len(notices)} notices")

@@ -100,6 +100,8 @@ SERVICES: tuple[Service, ...] = (
     worker("saga"),
     worker("notification"),
     worker("analytics"),
+    # The live invariant auditor: reads the saga's topics, publishes its verdict to audit.v1.
+    worker("auditor"),
     # The dashboard's monitor: consumer groups and health, polled and pushed to browsers.
     Service(
         "dashboard",

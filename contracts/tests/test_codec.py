@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from contracts import (
+    AuditSummary,
     ContractError,
     DeadLetter,
     Event,
@@ -324,6 +325,7 @@ def test_other_events_are_keyed_by_their_natural_key() -> None:
     assert key_of(viewed) == viewed.page.encode()
     assert key_of(example(TopProductsUpdated)) == b"tumbling_1m"
     assert key_of(example(MinuteCountsUpdated)) == b"analytics"
+    assert key_of(example(AuditSummary)) == b"auditor:2"
     assert key_of(dead) == dead.key
 
 

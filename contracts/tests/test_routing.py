@@ -30,6 +30,8 @@ ARCHITECTURE = {
     "saga.ticks.v1": {"saga.tick.v1"},
     # The analytics issue: per-partition counts on their way to the global top N.
     "analytics.minutes.v1": {"analytics.minute_counts.v1"},
+    # The dashboard issue (14): the live invariant auditor's verdict per partition.
+    "audit.v1": {"audit.summary.v1"},
 }
 
 

@@ -1,5 +1,5 @@
 """The browser's pure rules under Node's test runner: the feed (stream.js), the first
-screen (first.js) and its charts (series.js)."""
+screen (first.js), its charts (series.js) and the auditor's panel (audit.js)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from harness import packages
 HERE = Path(__file__).parent
 
 
-@pytest.mark.parametrize("name", ["stream.test.js", "first.test.js", "series.test.js"])
+@pytest.mark.parametrize(
+    "name", ["stream.test.js", "first.test.js", "series.test.js", "audit.test.js"]
+)
 def test_rules(name: str) -> None:
     node = packages.require("node")  # installed by scripts/bootstrap; never skipped
     result = subprocess.run(

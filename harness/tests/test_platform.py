@@ -168,6 +168,7 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
         "saga",
         "notification",
         "analytics",
+        "auditor",
         "dashboard",
     ]
     platform.port = 8123

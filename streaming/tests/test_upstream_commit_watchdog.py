@@ -56,6 +56,20 @@ def test_a_partition_idle_behind_its_end_for_three_looks_is_stalled() -> None:
     assert stalled([busy, busy], busy) == {}
 
 
+def test_a_partition_idle_behind_its_end_from_a_commit_at_0() -> None:
+    # Seen after a restart of a group committed at 0 (Faust keeps 0 as None, read 0).
+    idle = {ORDERS: Snapshot(committed=None, acked=(), in_flight=(), read=0, highwater=4)}
+    assert idle[ORDERS].idle_behind == (0, 4)
+    assert stalled([idle, idle], idle) == {ORDERS: (0, 4)}
+    # Never committed nor read (a new group): nothing is known to be skipped.
+    fresh = Snapshot(committed=None, acked=(), in_flight=(), read=None, highwater=4)
+    assert fresh.idle_behind is None
+    # Message 0 read and being processed: not idle.
+    assert (
+        Snapshot(committed=None, acked=(), in_flight=(0,), read=0, highwater=4).idle_behind is None
+    )
+
+
 def test_a_retry_tier_waiting_on_its_head_is_not_idle() -> None:
     tier = TP("orders.retry.16s.v1", 0)
     waiting = {tier: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62)}

@@ -124,12 +124,17 @@ class Snapshot:
     def idle_behind(self) -> tuple[int, int] | None:
         """``[committed, end)`` when messages wait after the committed offset while none
         is acked or in flight: the consumer is not delivering them."""
-        end = self.highwater
-        if self.committed is None or end is None or self.committed >= end:
+        end, committed = self.highwater, self.committed
+        if committed is None and self.read == 0:
+            # Faust keeps a committed offset of 0 as None and reads on from 0
+            # (``Consumer.perform_seek``): a group committed at 0 (a replay to the
+            # earliest offset of a partition that was empty then) stalls there too.
+            committed = 0
+        if committed is None or end is None or committed >= end:
             return None
         if self.acked or self.in_flight:
             return None
-        return self.committed, end
+        return committed, end
 
     @property
     def gap(self) -> tuple[int, int] | None:

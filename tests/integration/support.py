@@ -86,6 +86,12 @@ def reset_group(bootstrap: str, group: str, topics: list[str], timeout: float = 
     asyncio.run(rewind([bootstrap], group, topics, Target("earliest"), timeout=timeout))
 
 
+def start_at_the_end(bootstrap: str, group: str, topics: list[str], timeout: float = 60.0) -> None:
+    """Commit ``group``'s offsets at the end of ``topics``: a new group then consumes only
+    what is published after this (not earlier modules' records on the shared broker)."""
+    asyncio.run(rewind([bootstrap], group, topics, Target("latest"), timeout=timeout))
+
+
 def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     """Messages on ``topics`` that ``group`` has not committed yet (all partitions)."""
     return sum(partition_lags(bootstrap, group, topics).values())

@@ -66,6 +66,8 @@
         else handle(msg);
       } else if (msg.type === "status") {
         if (page.status) page.status(msg);
+        // For panels of their own (audit.js): every status, as a DOM event.
+        document.dispatchEvent(new CustomEvent("dashboard:status", { detail: msg }));
         const beat = S.heartbeat(state, msg.version);
         state = beat.state;
         if (beat.resync) requestSync("v" + msg.version + " never arrived");

@@ -251,5 +251,15 @@
     mark("orders");
   };
 
+  /* #order=<id> (the auditor's drill-down links) opens that order's timeline. */
+  function fromHash() {
+    const m = location.hash.match(/^#order=(.+)$/);
+    if (m) showTimeline(decodeURIComponent(m[1])).catch(function (err) {
+      $("order-result").textContent = "order " + decodeURIComponent(m[1]) + ": " + err.message;
+    });
+  }
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+
   Live.start({ snapshot: snapshot, change: change, status: onStatus });
 })();

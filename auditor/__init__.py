@@ -1,0 +1,1 @@
+"""The live invariant auditor: a worker that reads the saga's topics and checks its promises."""
