@@ -342,3 +342,21 @@ async def test_a_seek_that_fails_releases_the_hold() -> None:
     broker.recovered = True
     await asyncio.wait_for(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher), 5)
     assert sorted(broker.queued) == [(TIER[0], 3), (TIER[1], 3)]
+
+
+async def test_a_reseek_in_the_middle_of_a_batch_reads_every_partition_again() -> None:
+    # The commit watchdog's heal, while a batch of both partitions is being delivered.
+    broker = Broker(end=6, committed=3)
+    broker.recovered = True
+    consumer: Any = broker.consumer
+
+    async def deliver(m: Message) -> None:
+        broker.queued.append((m.tp, m.offset))
+        if len(broker.queued) == 1:
+            await consumer.reseek()
+
+    consumer.callback = deliver
+    await asyncio.wait_for(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher), 5)
+    assert not consumer._held
+    assert broker.queued[0] == (TIER[0], 3)  # delivered before the seek, and again after
+    assert sorted(broker.queued[1:]) == sorted((tp, o) for tp in TIER for o in range(3, 6))

@@ -158,6 +158,19 @@ class DirectDeliveryConsumer(driver.Consumer):
         super().resume_flow()
         self._release()
 
+    async def reseek(self) -> None:
+        """Seek every assigned partition to its committed offset outside a recovery (the
+        commit watchdog's heal): held like ``perform_seek``, released at its end (no
+        queue is cleared: what they hold is processed, and read again after the seek).
+
+        Not ``seek`` of one partition: a batch in progress is abandoned at any seek,
+        with the messages of every other partition in it, whose positions are already
+        past them; their next fetch would count them as a gap (acked: committed without
+        being processed).
+        """
+        await self.perform_seek()
+        self._release()
+
     def _release(self) -> None:
         self._held = False
         self._event("_released").set()
