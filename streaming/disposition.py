@@ -20,6 +20,9 @@ class Disposition(enum.Enum):
     INVALID = "invalid"
     #: Its handler raised.
     FAILED = "failed"
+    #: A retry record put back on its tier before it was due: the consumer's flow
+    #: stopped (a rebalance or a stop) while it waited (``streaming.failures``).
+    REQUEUED = "requeued"
 
 
 async def to_completion(work: Awaitable[object]) -> None:

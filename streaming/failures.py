@@ -19,8 +19,12 @@ named in ``retry.agent``. All records of a tier wait the same delay, so the head
 partition is always the first due: waiting on it delays nothing behind it. The sends
 go out before the offsets of the messages they replace are committed (Faust flushes
 the producer first), so a worker killed meanwhile loses nothing: the message is
-redelivered. A worker stopping while a record waits sends it to its tier again
-before it stops (Faust would otherwise acknowledge the record it cancels).
+redelivered. When the consumer's flow stops while a record waits (a rebalance, or the
+worker stopping: Faust then waits for every record in flight), the record is sent to its
+tier again at once, unchanged (same partition, same due time), and acknowledged: a stop
+or rebalance never waits out a tier's delay, and whoever reads the partition next
+retries the copy when it is due. A cancelled wait does the same. The records queued
+behind it were never acknowledged: they are read again from the committed offset.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, cast
 
 import faust
 from faust.types import Message
@@ -55,6 +60,14 @@ from streaming.topics import bind
 log = logging.getLogger(__name__)
 
 
+class FlowStopped(Protocol):
+    """An event set while the consumer's flow is stopped (``Consumer.suspend_flow``)."""
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> object: ...
+
+
 class FailureHandling:
     """Where an app's guards send what failed, and the agents that retry it.
 
@@ -72,6 +85,7 @@ class FailureHandling:
         injector: faults.FaultInjector,
         metrics: Metrics,
         rng: random.Random | None = None,
+        flow_stopped: Callable[[], FlowStopped] | None = None,
     ) -> None:
         if len(tiers) != policy.tiers:
             raise ValueError(f"{policy.tiers} retry tiers configured, {len(tiers)} topics given")
@@ -83,6 +97,9 @@ class FailureHandling:
         self._rng = rng or random.Random()
         self._tiers = tiers
         self._dlq = dlq
+        #: The consumer's "flow stopped" event (set from a rebalance's or a stop's start
+        #: until the flow resumes); None: waits are not cut short (unit tests).
+        self._flow_stopped = flow_stopped
 
     @classmethod
     def bind(
@@ -100,6 +117,8 @@ class FailureHandling:
             policy=policy,
             injector=injector,
             metrics=metrics,
+            # Faust's ``Consumer`` has it; its ``ConsumerT`` type does not declare it.
+            flow_stopped=lambda: cast(FlowStopped, cast(Any, app.consumer).suspend_flow),
         )
 
     def add_retry_agents(self, app: faust.App) -> None:
@@ -257,27 +276,52 @@ class FailureHandling:
         wait = self.wait_s(number, state.due_at_ms)
         if wait > 0:
             try:
-                await asyncio.sleep(wait)
+                due = await self._wait_due(wait)
             except asyncio.CancelledError:
-                # Stopping: Faust acknowledges the record it cancels, so put it back.
-                log.info(
-                    "%s: stopping; retry of %s[%d]@%d put back on %s",
-                    self.group,
-                    state.origin_topic,
-                    state.origin_partition,
-                    state.origin_offset,
-                    message.topic,
-                )
-                await to_completion(
-                    self._tiers[number].send(
-                        key=message.key,
-                        value=message.value,
-                        partition=message.partition,
-                        headers=headers,
-                    )
-                )
+                # Faust acknowledges the record it cancels, so put it back.
+                await self._put_back(number, message, headers, state, "cancelled")
                 raise
+            if not due:
+                await self._put_back(number, message, headers, state, "flow stopped")
+                return Disposition.REQUEUED
         return await guard.handle(message, message.value, state=state)
+
+    async def _wait_due(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False as soon as the consumer's flow stops (a rebalance or a
+        stop), when Faust waits for the records in flight before it goes on."""
+        if self._flow_stopped is None:
+            await asyncio.sleep(seconds)
+            return True
+        stopped = self._flow_stopped()
+        if stopped.is_set():
+            return False
+        waiter = asyncio.ensure_future(stopped.wait())
+        try:
+            done, _ = await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            waiter.cancel()
+        return not done
+
+    async def _put_back(
+        self, number: int, message: Message, headers: Headers, state: RetryState, why: str
+    ) -> None:
+        """Send a waiting retry record to its tier again, unchanged (same partition, same
+        due time), before Faust acknowledges it: its offset is committed only after the
+        producer flushed the copy."""
+        log.info(
+            "%s: %s; retry of %s[%d]@%d put back on %s",
+            self.group,
+            why,
+            state.origin_topic,
+            state.origin_partition,
+            state.origin_offset,
+            message.topic,
+        )
+        await to_completion(
+            self._tiers[number].send(
+                key=message.key, value=message.value, partition=message.partition, headers=headers
+            )
+        )
 
 
 def follow_faults(

@@ -70,10 +70,30 @@ def test_a_partition_idle_behind_its_end_from_a_commit_at_0() -> None:
     )
 
 
-def test_a_retry_tier_waiting_on_its_head_is_not_idle() -> None:
-    tier = TP("orders.retry.16s.v1", 0)
-    waiting = {tier: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62)}
-    assert stalled([waiting, waiting], waiting) == {}
+TIER = [TP("orders.retry.16s.v1", n) for n in range(3)]
+
+
+def test_a_retry_tier_whose_agent_waits_is_neither_idle_nor_holed() -> None:
+    # The tier's one agent waits on partition 0's record; partition 1's records were
+    # read and queue behind it; partition 2's wait after its committed offset.
+    look = {
+        TIER[0]: Snapshot(committed=40, acked=(), in_flight=(40,), read=42, highwater=43),
+        TIER[1]: Snapshot(committed=33, acked=(), in_flight=(), read=35, highwater=36),
+        TIER[2]: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62),
+    }
+    assert look[TIER[1]].hole == (33, 36) and look[TIER[2]].idle_behind == (59, 62)
+    assert stalled([look, look], look) == {}
+
+
+def test_a_retry_tier_whose_agent_waits_on_nothing_can_stall() -> None:
+    # Nothing in flight on the tier: its records are not waiting for anything (seen
+    # when a recovery's seek overlapped a fetch: they were never delivered).
+    look = {
+        TIER[1]: Snapshot(committed=33, acked=(), in_flight=(), read=35, highwater=36),
+        TIER[2]: Snapshot(committed=59, acked=(), in_flight=(), read=58, highwater=62),
+    }
+    assert stalled([look], look) == {TIER[1]: (33, 36)}
+    assert stalled([look, look], look) == {TIER[1]: (33, 36), TIER[2]: (59, 62)}
 
 
 def test_a_partition_that_stays_behind_is_reported_once() -> None:

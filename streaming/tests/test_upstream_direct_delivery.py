@@ -72,7 +72,8 @@ def blocked_then_swallowed(h: Harness) -> Callable[[Message], Awaitable[None]]:
     async def callback(m: Message) -> None:
         if m.offset == 11 and 11 not in seen:
             seen.add(11)
-            await h.consumer.perform_seek()  # Recovery.on_recovery_completed, meanwhile
+            await h.consumer.perform_seek()  # Recovery.on_recovery_completed, meanwhile,
+            h.consumer.resume_flow()  # which resumes the flow after the seek
             return
         h.delivered.append(m.offset)
 
@@ -106,6 +107,7 @@ async def test_a_seek_during_a_delivery_abandons_the_rest_of_the_batch() -> None
         h.delivered.append(m.offset)
         if m.offset == 10 and h.delivered == [10]:
             await h.consumer.perform_seek()  # delivered, but a seek ran meanwhile
+            h.consumer.resume_flow()
 
     h.callback = callback
     await h.drain(DirectDeliveryConsumer._drain_messages)
@@ -302,3 +304,169 @@ async def test_a_seek_of_one_partition_keeps_the_other_partitions_records() -> N
     await log.drain()
     assert log.delivered[PAYMENTS] == [0, 1, 2]
     assert log.delivered[ORDERS][:1] == [0] and set(log.delivered[ORDERS]) == {0, 1, 2}
+
+
+# -- a recovery's seek to the committed offsets, with the fetcher running -------------
+
+TIER = [TP("orders.retry.4s.v1", 0), TP("orders.retry.4s.v1", 1)]
+
+
+class Broker:
+    """Partitions, fetch positions and committed offsets that a consumer's fetches and
+    seeks move as aiokafka's do: a fetch returns every record from the position on and
+    moves the position past them; ``seek_to_committed`` asks for each partition's
+    committed offset (a round trip, during which the fetcher runs) and seeks it there.
+
+    The stream queue is ``queued``: messages delivered and waiting for their agent (it
+    is busy, as a retry tier's agent is while a record waits). ``recover`` is what
+    Faust's ``Recovery.on_recovery_completed`` does after every rebalance: seek, then
+    ``flow_control.resume()`` (which clears every stream queue), then ``resume_flow``.
+    """
+
+    def __init__(self, end: int, committed: int) -> None:
+        self.app = create_app("direct-delivery-recovery", load())
+        self.consumer = self.app.consumer
+        assert isinstance(self.consumer, DirectDeliveryConsumer)
+        self.end = end
+        self.committed = committed
+        self.position = dict.fromkeys(TIER, committed)
+        self.queued: list[tuple[TP, int]] = []
+        self.recovered = False
+        self.fetcher = SimpleNamespace(_stopped=asyncio.Event())
+        consumer: Any = self.consumer
+        consumer.getmany = self.getmany
+        consumer.callback = self.deliver
+        consumer.seek_to_committed = self.seek_to_committed
+
+    async def deliver(self, m: Message) -> None:
+        self.queued.append((m.tp, m.offset))
+
+    async def round_trip(self) -> None:
+        for _ in range(20):  # the fetcher's task runs meanwhile
+            await asyncio.sleep(0)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        await asyncio.sleep(0)  # the fetch request
+        batch = [(tp, o) for tp in TIER for o in range(self.position[tp], self.end)]
+        for tp in TIER:
+            self.position[tp] = self.end
+        if not batch and self.recovered:
+            self.fetcher._stopped.set()
+        for tp, offset in batch:
+            if not self.consumer.flow_active:
+                break
+            yield tp, Message(tp.topic, tp.partition, offset, 0.0, 0, [], b"k", b"v", None)
+
+    async def seek_to_committed(self) -> dict[TP, int]:
+        for tp in TIER:
+            await self.round_trip()  # OffsetFetch for this partition
+            self.position[tp] = self.committed
+        return dict.fromkeys(TIER, self.committed)
+
+    async def recover(self) -> None:
+        await self.round_trip()  # the partitions were resumed: the fetcher delivers
+        await self.consumer.perform_seek()
+        self.queued.clear()  # flow_control.resume() clears the stream queues
+        self.consumer.resume_flow()
+        self.recovered = True
+
+
+@pytest.mark.parametrize(
+    ("loop", "kept"),
+    [(FaustConsumer._drain_messages, False), (DirectDeliveryConsumer._drain_messages, True)],
+    ids=["faust", "direct"],
+)
+async def test_what_a_recovery_seek_overlaps_is_fetched_again_after_the_queues_clear(
+    loop: Callable[..., Awaitable[None]], kept: bool
+) -> None:
+    # Three records wait on each partition above the committed offset (a worker was
+    # stopped while they waited in a retry tier). The recovery seeks partition 0, and
+    # while it asks for partition 1's offset the fetcher reads partition 0 again from
+    # its committed offset and delivers it; the queues are cleared after the seek. With
+    # Faust's loop (and this module's before the hold), partition 0's position is past
+    # those records and nothing seeks it again: they are never processed (until the
+    # next restart) and its commits stop.
+    broker = Broker(end=6, committed=3)
+    drain = asyncio.ensure_future(loop(broker.consumer, broker.fetcher))
+    await broker.recover()
+    await asyncio.wait_for(drain, 5)
+    wanted = {(tp, offset) for tp in TIER for offset in range(3, 6)}
+    assert (set(broker.queued) == wanted) is kept, sorted(broker.queued)
+
+
+async def test_a_seek_waits_for_the_fetch_in_flight_and_holds_deliveries_until_resume() -> None:
+    broker = Broker(end=5, committed=3)
+    fetching, fetched = asyncio.Event(), asyncio.Event()
+    events: list[str] = []
+    plain_getmany = broker.getmany
+
+    async def slow_getmany(timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        if not fetched.is_set():  # the first fetch: its answer comes late
+            fetching.set()
+            await fetched.wait()
+            events.append("fetch returned")
+        async for item in plain_getmany(timeout):
+            yield item
+
+    async def seek_to_committed() -> dict[TP, int]:
+        events.append("seek")
+        return await Broker.seek_to_committed(broker)
+
+    async def deliver(m: Message) -> None:
+        events.append(f"delivered {m.partition}@{m.offset}")
+        broker.queued.append((m.tp, m.offset))
+
+    consumer: Any = broker.consumer
+    consumer.getmany, consumer.seek_to_committed, consumer.callback = (
+        slow_getmany,
+        seek_to_committed,
+        deliver,
+    )
+    drain = asyncio.ensure_future(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher))
+    await fetching.wait()
+    seek = asyncio.ensure_future(consumer.perform_seek())
+    await broker.round_trip()
+    assert events == []  # the seek waits for the fetch in flight
+    fetched.set()
+    await seek
+    assert events == ["fetch returned", "seek"]  # its batch was abandoned, not delivered
+    await broker.round_trip()
+    assert events == ["fetch returned", "seek"]  # held until the flow resumes
+    consumer.resume_flow()
+    broker.recovered = True
+    await asyncio.wait_for(drain, 5)
+    assert events[2:] == ["delivered 0@3", "delivered 0@4", "delivered 1@3", "delivered 1@4"]
+
+
+async def test_a_seek_that_fails_releases_the_hold() -> None:
+    broker = Broker(end=4, committed=3)
+
+    async def unreachable() -> dict[TP, int]:
+        raise ConnectionError("coordinator gone")
+
+    consumer: Any = broker.consumer
+    consumer.seek_to_committed = unreachable
+    with pytest.raises(ConnectionError):
+        await consumer.perform_seek()
+    assert not consumer._held
+    broker.recovered = True
+    await asyncio.wait_for(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher), 5)
+    assert sorted(broker.queued) == [(TIER[0], 3), (TIER[1], 3)]
+
+
+async def test_a_reseek_in_the_middle_of_a_batch_reads_every_partition_again() -> None:
+    # The commit watchdog's heal, while a batch of both partitions is being delivered.
+    broker = Broker(end=6, committed=3)
+    broker.recovered = True
+    consumer: Any = broker.consumer
+
+    async def deliver(m: Message) -> None:
+        broker.queued.append((m.tp, m.offset))
+        if len(broker.queued) == 1:
+            await consumer.reseek()
+
+    consumer.callback = deliver
+    await asyncio.wait_for(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher), 5)
+    assert not consumer._held
+    assert broker.queued[0] == (TIER[0], 3)  # delivered before the seek, and again after
+    assert sorted(broker.queued[1:]) == sorted((tp, o) for tp in TIER for o in range(3, 6))

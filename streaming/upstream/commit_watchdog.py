@@ -19,10 +19,13 @@ stalled when the message at its committed offset is neither acked nor in flight
 while later offsets are acked (or, with nothing acked, while the whole partition has
 been read: the dropped messages were its last), and still so at the next look; or
 when that gap stays the same for 30 s even though Faust counts one of its messages as
-in flight (a dropped message can stay in Faust's in-flight set). It is then re-read
-from its committed offset: the dropped messages are processed (every handler is
-idempotent, so re-reading what was already processed changes nothing), and commits
-resume. Each heal is logged with the hole it fills.
+in flight (a dropped message can stay in Faust's in-flight set). The partitions of a
+retry tier are left alone while the tier's one agent waits on a record: the others'
+records queue behind it. Then every partition is re-read from its committed offset
+(``DirectDeliveryConsumer.reseek``; a seek of the stalled one alone would lose the other
+partitions' messages of the batch it interrupts): the dropped messages are processed
+(every handler is idempotent, so re-reading what was already processed changes
+nothing), and commits resume. Each heal is logged with the hole it fills.
 
 It reads Faust's consumer bookkeeping (``_committed_offset``, ``_acked``,
 ``_read_offset``, ``_unacked_messages``, ``_gap``, ``_active_partitions``): private
@@ -38,7 +41,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.transport.consumer import Consumer
@@ -184,14 +187,18 @@ def stalled(
     last ``IN_FLIGHT_LOOKS`` looks and now, whatever Faust says is in flight.
     """
     found: dict[TP, tuple[int, int]] = {}
+    # One retry agent reads all partitions of its tier, one record at a time, and waits
+    # on each until it is due: while it waits, the other partitions' records queue
+    # behind it, read but neither acked nor in flight. Not a hole, not idle.
+    waiting = {tp.topic for tp, s in now.items() if tp.topic in _RETRY_TOPICS and s.in_flight}
     for tp, snapshot in now.items():
-        hole = snapshot.hole
+        behind_a_wait = tp.topic in waiting and not snapshot.in_flight
+        hole = None if behind_a_wait else snapshot.hole
         earlier = history[-1].get(tp) if history else None
         if hole is not None and earlier is not None and earlier.hole == hole:
             found[tp] = hole
             continue
-        # A retry tier's agent waits on a record until it is due, by design: not idle.
-        idle = None if tp.topic in _RETRY_TOPICS else snapshot.idle_behind
+        idle = None if tp.topic in waiting else snapshot.idle_behind
         recent = [h.get(tp) for h in history[-(IDLE_LOOKS - 1) :]]
         if (
             idle is not None
@@ -278,10 +285,12 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
             history.clear()
             return
         current = snapshot(app)
+        healed = False
         for tp, (start, end) in sorted(stalled(list(history), current).items()):
             log.warning(
                 "%s: commits of %s[%d] stopped at offset %d: offsets %d..%d were never "
-                "acked (Faust lost their acks or dropped them); re-reading from %d",
+                "acked (Faust lost their acks or dropped them); re-reading from %d (every "
+                "partition from its committed offset)",
                 app.conf.id,
                 tp.topic,
                 tp.partition,
@@ -293,10 +302,12 @@ def install(app: faust.App, interval: float = INTERVAL_S) -> None:
             if tp not in app.consumer._active_partitions:  # type: ignore[attr-defined]
                 log.warning("%s: %s[%d] was paused; resuming it", app.conf.id, *tp)
                 app.consumer.resume_partitions({tp})
-            await app.consumer.seek(tp, start)
+            healed = True
             current.pop(tp, None)
             for look in history:
                 look.pop(tp, None)
+        if healed:  # every partition from its committed offset, not one: reseek's doc
+            await cast(Any, app.consumer).reseek()
         for tp, seen in current.items():
             if _stays_behind(list(history), tp, seen):
                 log.info(

@@ -35,6 +35,16 @@ Upstream-ready description
    rebalance under load"). Continuing a pre-seek batch also adds a false gap
    (``_add_gap(r_offset + 1, offset)`` with the reset read offset), and offsets in a
    gap count as acked: those messages are committed without being processed.
+3. *The seek overlaps fetches.* ``perform_seek`` seeks one partition at a time (aiokafka's
+   ``seek_to_committed``: an OffsetFetch round trip per partition) while the fetcher
+   runs. A fetch between two of those seeks reads an already sought partition from its
+   committed offset, moves its position past what it read, and delivers it in the new
+   epoch; ``flow_control.resume()`` then clears those messages from the queues, and
+   nothing seeks that partition again. They are processed only after the next restart
+   or rebalance, and the partition's commits stop at the first of them. Seen on a retry
+   tier: records waiting there when their worker stopped were not retried by the
+   restarted one (``tests/integration/test_failures.py``, a worker stopped while
+   retries wait); a main topic stalls the same way until the commit watchdog re-reads it.
 
 **Fix.** A flow *epoch* that ``stop_flow``, ``seek`` and ``perform_seek`` advance, and
 a drain loop that
@@ -47,19 +57,24 @@ a drain loop that
   and abandons the rest of a batch fetched in an older epoch. Every change of the
   flow epoch is followed (or was preceded) by a seek of every assigned partition to
   its committed offset, so whatever was not marked read is fetched again: at least
-  once, never a hole in the acked offsets. A seek of one partition (the commit
-  watchdog's re-read) has an epoch of its own: only that partition's rest of the batch
+  once, never a hole in the acked offsets. A seek of one partition (the re-read of a
+  skip, below) has an epoch of its own: only that partition's rest of the batch
   is abandoned, since only its position was reset;
 - never counts skipped offsets as a gap in the log before it has re-read them
   (``DirectDeliveryConsumer._skipped``): Faust's ``getmany`` also drops records without
   seeking back (a partition paused when its records arrive, a generation change), and
   its loop then added ``_add_gap(r_offset + 1, offset)``, so the commit went over
   messages nobody processed. Found by the chaos test: after a broker restart, 19
-  orders of one partition were never charged and 45 outcomes never notified.
+  orders of one partition were never charged and 45 outcomes never notified;
+- holds the fetcher from the start of ``perform_seek`` until the flow resumes after it
+  (``resume_flow``, which Faust calls right after clearing the queues): a fetch in
+  flight returns first and its batch is abandoned, then every partition is sought
+  with no fetch in between, and nothing is delivered into queues about to be cleared.
 
 Measured with ``benchmarks.bench_hop`` (one echo agent, 2 shared cores): see the commit
 that introduced this module. Tests: ``streaming/tests/test_upstream_direct_delivery.py``
-reproduce the stall with Faust's own loop and show this loop re-reads the message.
+reproduce the stall and the seek overlap with Faust's own loop and show this loop
+re-reads the messages.
 
 This module replaces the consumer class through the app's transport (``install``);
 it checks that Faust is the version it was copied from (the loop below is Faust
@@ -69,6 +84,7 @@ it checks that Faust is the version it was copied from (the loop below is Faust
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, ClassVar, cast
 
 import faust
@@ -118,6 +134,24 @@ class DirectDeliveryConsumer(driver.Consumer):
     _delivering: asyncio.Task[Any] | None = None
     #: True once ``stop_flow`` cancelled the callback in progress.
     _aborting: bool = False
+    #: True from the start of ``perform_seek`` until the flow resumes after it: the
+    #: drain loop neither fetches nor delivers (see ``perform_seek``).
+    _held: bool = False
+    #: The drain loop's task, while it runs.
+    _drain_task: asyncio.Task[Any] | None = None
+    #: Set unless the drain loop waits for a fetch (the first message of a batch).
+    _fetch_idle: asyncio.Event | None = None
+    #: Set when the hold ends.
+    _released: asyncio.Event | None = None
+
+    def _event(self, name: str) -> asyncio.Event:
+        """The event attribute ``name``, made (and set) on first use."""
+        event = getattr(self, name)
+        if event is None:
+            event = asyncio.Event()
+            event.set()
+            setattr(self, name, event)
+        return cast(asyncio.Event, event)
 
     def stop_flow(self) -> None:
         self._flow_epoch += 1
@@ -175,10 +209,40 @@ class DirectDeliveryConsumer(driver.Consumer):
         await self.seek(tp, read)
         return True
 
+    def resume_flow(self) -> None:
+        super().resume_flow()
+        self._release()
+
+    async def reseek(self) -> None:
+        """Seek every assigned partition to its committed offset outside a recovery (the
+        commit watchdog's heal): held like ``perform_seek``, released at its end (no
+        queue is cleared: what they hold is processed, and read again after the seek).
+
+        Every partition rather than the stalled one: what the others' acks lost (a
+        failed commit) is read again too.
+        """
+        await self.perform_seek()
+        self._release()
+
+    def _release(self) -> None:
+        self._held = False
+        self._event("_released").set()
+
     async def perform_seek(self) -> None:
+        """Seek every assigned partition to its committed offset, with the fetcher held
+        from the start until the flow resumes (``resume_flow``): problem 3 of the
+        module doc. A fetch in flight returns first (its batch is abandoned: the seek
+        fetches it again)."""
         self._flow_epoch += 1
+        self._held = True
+        self._event("_released").clear()
         try:
+            if asyncio.current_task() is not self._drain_task:
+                await self._event("_fetch_idle").wait()
             await super().perform_seek()
+        except BaseException:
+            self._release()  # Faust recovers from a failed seek by rebalancing again
+            raise
         finally:
             self._flow_epoch += 1
 
@@ -197,6 +261,9 @@ class DirectDeliveryConsumer(driver.Consumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
         task = asyncio.current_task()
+        self._drain_task = task
+        fetch_idle = self._event("_fetch_idle")
+        released = self._event("_released")
 
         yield_every = 100
         num_since_yield = 0
@@ -204,6 +271,10 @@ class DirectDeliveryConsumer(driver.Consumer):
 
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
+                if self._held:  # direct delivery: no fetch while a seek holds the flow
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(released.wait(), 1.0)
+                    continue
                 set_flag(flag_consumer_fetching)
                 ait = getmany(timeout=1.0)
 
@@ -212,8 +283,12 @@ class DirectDeliveryConsumer(driver.Consumer):
                     epoch: int | None = None  # direct delivery: the batch's epoch
                     # direct delivery: each partition's seek epoch when the batch began
                     tp_epochs: dict[TP, int] = {}
+                    fetch_idle.clear()
                     async for tp, message in ait:
                         if epoch is None:
+                            fetch_idle.set()
+                            if self._held:
+                                break  # fetched before the seek: fetched again after it
                             epoch = self._flow_epoch
                         tp_epoch = tp_epochs.setdefault(tp, self._tp_epochs.get(tp, 0))
                         num_since_yield += 1
@@ -272,6 +347,7 @@ class DirectDeliveryConsumer(driver.Consumer):
                                 message.key,
                                 message.value,
                             )
+                    fetch_idle.set()
                     unset_flag(flag_consumer_fetching)
 
         except self.consumer_stopped_errors:
@@ -288,6 +364,8 @@ class DirectDeliveryConsumer(driver.Consumer):
             self.log.exception("Drain messages raised: %r", exc)
             raise
         finally:
+            fetch_idle.set()
+            self._drain_task = None
             unset_flag(flag_consumer_fetching)
 
 
