@@ -197,3 +197,29 @@ async def test_anonymous_sockets_get_no_user_id_and_staff_sockets_get_it(version
     assert public["orders"][0]["notification"]["detail"] is None
     await anonymous.disconnect()
     await staff.disconnect()
+
+
+async def test_one_subscription_per_process_serves_every_socket(versions) -> None:
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from gateway.projector.changes import GROUP, PUBLIC_GROUP, STAFF_GROUP
+
+    await sync_to_async(_order)("o-5", "COMPLETED")
+    sockets = [socket() for _ in range(3)]
+    for ws in sockets:
+        await ws.connect()
+        await ws.receive_json_from()
+    layer = get_channel_layer()
+    assert len(layer.groups[PUBLIC_GROUP]) == 1  # not one per socket
+    assert len(layer.groups[STAFF_GROUP]) == 1 and len(layer.groups[GROUP]) == 2
+    await sockets[0].disconnect()  # a socket gone does not stop the others' deliveries
+
+    await Broadcaster(versions).publish(
+        [order_completed("o-5", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )
+
+    for ws in sockets[1:]:
+        change = await ws.receive_json_from()
+        assert [o["orderId"] for o in change["orders"]] == ["o-5"]
+        await ws.disconnect()
