@@ -22,6 +22,7 @@ such requests are answered once), so a browser that lost a change still resyncs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -43,9 +44,11 @@ SYNC_INTERVAL_S = 2.0
 MAX_FRAME_CHARS = 1024
 #: The groups of each audience.
 AUDIENCES = {"staff": (GROUP, STAFF_GROUP), "public": (GROUP, PUBLIC_GROUP)}
-#: ``Fanout`` joins its groups again this often (the channel layer forgets a member after
-#: its ``group_expiry``, a day by default).
-REJOIN_S = 3600.0
+#: ``Fanout`` joins its groups again this often, and after a failed receive: the channel
+#: layer forgets a member after its ``group_expiry`` (a day by default) and a restarted
+#: Redis forgets them all; a socket used to rejoin by reconnecting, the process's one
+#: subscription has to itself.
+REJOIN_S = 30.0
 
 
 class Fanout:
@@ -63,10 +66,10 @@ class Fanout:
     async def join(self, socket: Any, audience: str) -> None:
         """Deliver to ``socket`` from now on (subscribed before this returns)."""
         async with self.lock:
-            if not self.channels:
-                for name in AUDIENCES:
-                    self.channels[name] = await self.layer.new_channel()
-                await self._add_groups()
+            if not self.tasks:  # the first socket, or the first one since a failed join
+                if not self.channels:
+                    self.channels = {a: await self.layer.new_channel() for a in AUDIENCES}
+                await self._add_groups()  # raises: this socket fails, the next one retries
                 self.tasks = [asyncio.create_task(self._deliver(a)) for a in AUDIENCES]
                 self.tasks.append(asyncio.create_task(self._rejoin()))
         self.sockets[audience].add(socket)
@@ -102,6 +105,8 @@ class Fanout:
                     "dashboard: channel layer receive failed: %s: %s", type(exc).__name__, exc
                 )
                 await asyncio.sleep(1.0)
+                with contextlib.suppress(Exception):
+                    await self._add_groups()
                 continue
             if event.get("type") != "dashboard.push":
                 continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -223,3 +226,68 @@ async def test_one_subscription_per_process_serves_every_socket(versions) -> Non
         change = await ws.receive_json_from()
         assert [o["orderId"] for o in change["orders"]] == ["o-5"]
         await ws.disconnect()
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.got: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, text_data: str) -> None:
+        await self.got.put(text_data)
+
+
+async def test_a_failed_first_subscription_is_retried_by_the_next_socket() -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    from dashboard.consumers import Fanout
+    from gateway.projector.changes import PUBLIC_GROUP
+
+    class Flaky(InMemoryChannelLayer):  # type: ignore[misc]
+        failures = 1
+
+        async def group_add(self, group: str, channel: str) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("redis restarting")
+            await super().group_add(group, channel)
+
+    layer = Flaky()
+    fan = Fanout(layer)
+    with pytest.raises(ConnectionError):
+        await fan.join(_Socket(), "public")
+    later = _Socket()
+    await fan.join(later, "public")
+    await layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": {"v": 1}})
+    assert await asyncio.wait_for(later.got.get(), 2) == '{"v": 1}'
+    for task in fan.tasks:
+        task.cancel()
+
+
+async def test_after_a_failed_receive_the_groups_are_joined_again() -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    from dashboard.consumers import Fanout
+    from gateway.projector.changes import PUBLIC_GROUP
+
+    class Lost(InMemoryChannelLayer):  # type: ignore[misc]
+        failures = 1
+
+        async def receive(self, channel: str) -> dict[str, Any]:
+            if self.failures:
+                self.failures -= 1
+                self.groups.clear()  # a restarted Redis forgot the members
+                raise ConnectionError("connection reset")
+            return dict(await super().receive(channel))
+
+    layer = Lost()
+    fan = Fanout(layer)
+    socket = _Socket()
+    await fan.join(socket, "public")
+    deadline = time.monotonic() + 5
+    while layer.failures or PUBLIC_GROUP not in layer.groups:  # failed, then joined again
+        assert time.monotonic() < deadline, "the groups were not joined again"
+        await asyncio.sleep(0.02)
+    await layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": {"v": 2}})
+    assert await asyncio.wait_for(socket.got.get(), 2) == '{"v": 2}'
+    for task in fan.tasks:
+        task.cancel()
