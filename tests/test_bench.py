@@ -1,4 +1,5 @@
-"""The pure parts of ``benchmarks.platform_bench``: no broker, no timing."""
+"""The pure parts of ``benchmarks.platform_bench`` and ``benchmarks.dashboard_bench``: no
+broker, no timing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from benchmarks.ceiling import (
     parse_consumer,
     parse_producer,
 )
+from benchmarks.dashboard_bench import latency_figures, long_task_figures, report
 from benchmarks.floor import PREFIX, floor_topics
 from contracts import topics
 
@@ -186,3 +188,51 @@ def test_floor_topics_copy_the_platform_topics_under_a_prefix():
     assert orders.partitions == topics.ORDERS.partitions
     assert orders.configs == topics.ORDERS.configs
     assert all(name.startswith(PREFIX) for name in specs)
+
+
+def test_dashboard_latency_figures_join_published_and_seen_rows():
+    published = {f"o{i}|PENDING": 1000.0 for i in range(10)}
+    seen = {f"o{i}|PENDING": 1000.0 + 10 * (i + 1) for i in range(8)}  # 2 never shown
+    seen["other|PENDING"] = 5.0  # not published by this run: ignored
+    out = latency_figures(published, seen)
+    assert out["published"] == 10 and out["seen"] == 8 and out["seenShare"] == 0.8
+    assert (out["p50Ms"], out["p95Ms"], out["p99Ms"], out["maxMs"]) == (40, 80, 80, 80)
+    assert latency_figures({}, {})["seenShare"] is None
+
+
+def test_dashboard_long_tasks_count_only_the_run():
+    tasks = [(50.0, 300.0), (1000.0, 60.0), (1500.0, 120.0), (9000.0, 500.0)]
+    assert long_task_figures(tasks, 100.0, 2000.0) == {"count": 2, "maxMs": 120.0, "over100Ms": 1}
+    assert long_task_figures([], 0, 1) == {"count": 0, "maxMs": None, "over100Ms": 0}
+
+
+def test_dashboard_report_prints_the_figures_machine_and_command():
+    figures = {
+        "rate": 300,
+        "seconds": 20,
+        "ordersPerSecond": 299.6,
+        "messages": 400,
+        "dom": latency_figures({"a|PENDING": 0.0}, {"a|PENDING": 42.0}),
+        "longTasks": {"count": 1, "maxMs": 130.0, "over100Ms": 1},
+        "resyncs": 0,
+        "sockets": {
+            "clients": 49,
+            "received": 19600,
+            "expected": 19600,
+            "p50Ms": 3.0,
+            "p95Ms": 9.0,
+            "p99Ms": 20.0,
+        },
+        "machine": {
+            "cores": 2,
+            "loadAverageBefore": [1.0, 1.0, 1.0],
+            "loadAverageAfter": [2.0, 1.0, 1.0],
+            "date": "2026-12-03T14:00:00+00:00",
+        },
+        "command": "python -m benchmarks.dashboard_bench",
+    }
+    text = report(figures)
+    assert "publish → DOM (Chromium, first screen): p50 42 ms · p95 42 ms" in text
+    assert "50 sockets (49 plain + 1 Chromium page)" in text
+    assert "over 100 ms: 1" in text and "2 cores" in text
+    assert text.splitlines()[-1] == "  command: python -m benchmarks.dashboard_bench"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -197,3 +200,94 @@ async def test_anonymous_sockets_get_no_user_id_and_staff_sockets_get_it(version
     assert public["orders"][0]["notification"]["detail"] is None
     await anonymous.disconnect()
     await staff.disconnect()
+
+
+async def test_one_subscription_per_process_serves_every_socket(versions) -> None:
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+
+    from gateway.projector.changes import GROUP, PUBLIC_GROUP, STAFF_GROUP
+
+    await sync_to_async(_order)("o-5", "COMPLETED")
+    sockets = [socket() for _ in range(3)]
+    for ws in sockets:
+        await ws.connect()
+        await ws.receive_json_from()
+    layer = get_channel_layer()
+    assert len(layer.groups[PUBLIC_GROUP]) == 1  # not one per socket
+    assert len(layer.groups[STAFF_GROUP]) == 1 and len(layer.groups[GROUP]) == 2
+    await sockets[0].disconnect()  # a socket gone does not stop the others' deliveries
+
+    await Broadcaster(versions).publish(
+        [order_completed("o-5", at=T0, user_id="u1", amount="9.99", currency="USD")]
+    )
+
+    for ws in sockets[1:]:
+        change = await ws.receive_json_from()
+        assert [o["orderId"] for o in change["orders"]] == ["o-5"]
+        await ws.disconnect()
+
+
+class _Socket:
+    def __init__(self) -> None:
+        self.got: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, text_data: str) -> None:
+        await self.got.put(text_data)
+
+
+async def test_a_failed_first_subscription_is_retried_by_the_next_socket() -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    from dashboard.consumers import Fanout
+    from gateway.projector.changes import PUBLIC_GROUP
+
+    class Flaky(InMemoryChannelLayer):  # type: ignore[misc]
+        failures = 1
+
+        async def group_add(self, group: str, channel: str) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("redis restarting")
+            await super().group_add(group, channel)
+
+    layer = Flaky()
+    fan = Fanout(layer)
+    with pytest.raises(ConnectionError):
+        await fan.join(_Socket(), "public")
+    later = _Socket()
+    await fan.join(later, "public")
+    await layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": {"v": 1}})
+    assert await asyncio.wait_for(later.got.get(), 2) == '{"v": 1}'
+    for task in fan.tasks:
+        task.cancel()
+
+
+async def test_after_a_failed_receive_the_groups_are_joined_again() -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    from dashboard.consumers import Fanout
+    from gateway.projector.changes import PUBLIC_GROUP
+
+    class Lost(InMemoryChannelLayer):  # type: ignore[misc]
+        failures = 1
+
+        async def receive(self, channel: str) -> dict[str, Any]:
+            if self.failures:
+                self.failures -= 1
+                self.groups.clear()  # a restarted Redis forgot the members
+                raise ConnectionError("connection reset")
+            return dict(await super().receive(channel))
+
+    layer = Lost()
+    fan = Fanout(layer)
+    socket = _Socket()
+    await fan.join(socket, "public")
+    deadline = time.monotonic() + 5
+    while layer.failures or PUBLIC_GROUP not in layer.groups:  # failed, then joined again
+        assert time.monotonic() < deadline, "the groups were not joined again"
+        await asyncio.sleep(0.02)
+    await layer.group_send(PUBLIC_GROUP, {"type": "dashboard.push", "message": {"v": 2}})
+    assert await asyncio.wait_for(socket.got.get(), 2) == '{"v": 2}'
+    for task in fan.tasks:
+        task.cancel()

@@ -1,8 +1,10 @@
-"""The monitor's pure helpers: percentiles, processes by service."""
+"""The monitor's pure helpers: percentiles, hop latencies, processes by service."""
 
 from __future__ import annotations
 
-from dashboard.kpis import percentile
+from datetime import UTC, datetime, timedelta
+
+from dashboard.kpis import HOPS, hop_latencies, percentile
 from dashboard.processes import by_service, read_processes
 
 
@@ -52,3 +54,31 @@ def test_no_platform_on_the_socket_is_none(tmp_path, monkeypatch) -> None:
     assert read_processes(tmp_path / "nothing.sock") is None
     monkeypatch.setenv("SAGACTL_CONTROL", "off")
     assert read_processes() is None
+
+
+def _at(ms: int) -> datetime:
+    return datetime(2026, 12, 3, 12, 0, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+def test_hop_latencies_are_the_p50_of_each_hop() -> None:
+    orders = [
+        # accepted, payment, inventory, outcome, notice
+        (_at(0), _at(10), _at(20), _at(25), _at(40)),
+        (_at(0), _at(30), _at(12), _at(50), _at(51)),
+        (_at(0), _at(50), _at(40), _at(90), None),  # no notice yet
+    ]
+    out = hop_latencies(orders)
+    assert out == {"payment": 30, "inventory": 20, "saga": 20, "notice": 1}
+    # the saga's hop starts at the later answer: 5 ms, 20 ms, 40 ms -> p50 20 ms
+
+
+def test_a_saga_ended_by_the_first_answer_is_timed_from_it() -> None:
+    # payment declined at 10 ms, the saga cancelled at 15 ms, inventory answered later
+    out = hop_latencies([(_at(0), _at(10), _at(30), _at(15), _at(18))])
+    assert out == {"payment": 10, "inventory": 30, "saga": 5, "notice": 3}
+
+
+def test_hops_without_orders_or_events_are_none() -> None:
+    assert hop_latencies([]) == dict.fromkeys(HOPS)
+    out = hop_latencies([(None, None, None, _at(5), None)])
+    assert out == dict.fromkeys(HOPS)

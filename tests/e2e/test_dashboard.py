@@ -5,6 +5,7 @@ consumer groups and health fill in; a staff user logs in and changes a fault set
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,20 @@ def test_an_order_placed_in_the_form_completes_live(
 
     assert browser.evaluate("window.notReloaded") is True
     assert browser.evaluate("Live.applied") > first  # it came over the WebSocket
+    # the map's edges carry each hop's p50 of the last minute (dashboard.kpis.hop_latencies)
+    hops = (
+        "Object.fromEntries(Array.from(document.querySelectorAll('#map text[data-hop]'))"
+        ".map(t => [t.dataset.hop, t.textContent]))"
+    )
+    eventually(
+        lambda: all(
+            re.search(r"\d+ ms$|\d\.\d s$", browser.evaluate(hops).get(hop, ""))
+            for hop in ("payment", "inventory", "saga")
+        ),
+        timeout=15,
+        what="hop latencies on the map's edges",
+    )
+    assert browser.evaluate(hops)["notice"] == ""  # no notification service runs here
     browser.click(f"#orders tr[data-order-id={js(accepted)}]")
     eventually(
         lambda: browser.evaluate("document.querySelectorAll('#timeline-rows tr').length") >= 4,

@@ -1,6 +1,7 @@
 /* The live choreography map: services (boxes) and topics (pills) of the saga as an SVG
    graph, drawn once; Map.update(status, rates) recolours the services (First.node) and
-   rewrites their figures and the edges' rates. Map.light(topics) lights an order's path.
+   rewrites their figures and the edges' rates and hop latencies (p50 of the last minute,
+   status.kpis.hopsP50Ms: dashboard/kpis.py). Map.light(topics) lights an order's path.
    A chaos action (status.chaos, or Map.mark right after it) labels its service for
    MARK_S seconds: "⚡ kill 13:02:11". */
 (function () {
@@ -26,14 +27,15 @@
   };
   const SVC = { w: 110, h: 40 };
   const TOPIC = { w: 130, h: 22 };
+  /* [from, to, rate (of the KPI rates) or null, hop (of kpis.hopsP50Ms) or null] */
   const EDGES = [
     ["gateway", "orders.v1", "accepted"],
-    ["orders.v1", "payment"],
-    ["orders.v1", "inventory"],
+    ["orders.v1", "payment", null, "payment"],
+    ["orders.v1", "inventory", null, "inventory"],
     ["payment", "saga"],
     ["inventory", "saga"],
-    ["saga", "orders.outcome.v1", "decided"],
-    ["orders.outcome.v1", "notification"],
+    ["saga", "orders.outcome.v1", "decided", "saga"],
+    ["orders.outcome.v1", "notification", null, "notice"],
     ["orders.outcome.v1", "analytics"],
     ["payment", "retry"],
     ["retry", "payment"],
@@ -76,9 +78,13 @@
       const bend = e[0] === "retry" && e[1] === "payment" ? 12 : e[0] === "payment" && e[1] === "retry" ? -12 : 0;
       const g = el("g", { class: "edge", "data-from": e[0], "data-to": e[1] });
       g.append(el("line", { x1: p[0], y1: p[1] + bend / 3, x2: q[0], y2: q[1] + bend / 3, "marker-end": "url(#arrow)" }));
-      if (e[2]) {
+      if (e[2] || e[3]) {
         const t = el("text", { x: (p[0] + q[0]) / 2, y: (p[1] + q[1]) / 2 - 8, class: "rate", "text-anchor": "middle" }, "");
-        parts["rate-" + e[2]] = t;
+        if (e[3]) {
+          t.setAttribute("data-hop", e[3]);
+          g.append(el("title", {}, e[3] + " hop: p50 of the orders decided in the last minute"));
+        }
+        parts["label-" + e[0] + ">" + e[1]] = t;
         g.append(t);
       }
       svg.append(g);
@@ -157,8 +163,14 @@
       "dead letters pending: " + (dlq === null ? "?" : dlq));
     setState("orders.v1", "up");
     setState("orders.outcome.v1", "up");
-    parts["rate-accepted"].textContent = r ? rate(r.accepted) : "";
-    parts["rate-decided"].textContent = r ? rate(r.decided) : "";
+    const hops = (k && k.hopsP50Ms) || {};
+    EDGES.forEach(function (e) {
+      if (!e[2] && !e[3]) return;
+      const text = [e[2] && r ? rate(r[e[2]]) : "", e[3] && hops[e[3]] !== null && hops[e[3]] !== undefined ? F.ms(hops[e[3]]) : ""]
+        .filter(Boolean).join(" · ");
+      const node = parts["label-" + e[0] + ">" + e[1]];
+      if (node.textContent !== text) node.textContent = text;
+    });
     marks(status.chaos || [], status.at ? Date.parse(status.at) / 1000 : Date.now() / 1000);
   }
 
