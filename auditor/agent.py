@@ -144,7 +144,7 @@ class Auditor:
             facts = domain.load(data)
             partition = default_partition(key, self.partitions)
             part = self.part(partition)
-            part.orders += 1
+            part.orders += domain.audited(facts)
             self.judge(part, key, facts)
             entries.append((partition, key, self.forget_at(facts)))
         self.expiry.rebuild(entries)
@@ -198,7 +198,7 @@ class Auditor:
         if folded is not facts:
             self.table[key] = domain.dump(folded)
             self.expiry.note(partition, key, self.forget_at(folded))
-            part.orders += facts is None
+            part.orders += domain.audited(folded) and (facts is None or not domain.audited(facts))
             self.judge(part, key, folded)
         self.forget(part, partition, now)
 
@@ -210,7 +210,7 @@ class Auditor:
             facts = domain.load(stored)
             if self.forget_at(facts) <= now:  # written again since: noted for later
                 del self.table[key]
-                part.orders -= 1
+                part.orders -= domain.audited(facts)
                 part.verdicts.pop(key.decode(), None)
                 part.open.discard(key)
 

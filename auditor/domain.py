@@ -18,8 +18,15 @@ The promises (kind names are ``contracts.AuditKind``):
   follow the outcome; ``grace`` also covers topics read at different speeds):
   ``wrong_charge`` (net charge, authorized minus refunded, is not the order's total when
   completed, or 0 when cancelled: ``expected_net_charge``), ``oversold`` and
-  ``stock_leak`` (``reservation_problem``), ``lost`` (the order's notice never came, or
-  the order's events came without its ``OrderPlaced``, ``grace`` after the first).
+  ``stock_leak`` (``reservation_problem``), ``lost`` (the order's notice never came).
+
+An order whose ``OrderPlaced`` the auditor has not seen is not judged beyond the kinds no
+later event can mend, nor counted as audited or pending: its history began before the
+auditor's (a group started at the end of the topics, a retry or redrive of an older
+order), so a missing reservation or notice may just be out of its sight. It is judged
+as soon as its ``OrderPlaced`` arrives (topics read at different speeds). That an
+accepted order never reached ``orders.v1`` is the gateway's promise, checked by
+`sagactl chaos` against what the gateway accepted.
 
 Per product, "reserved = committed + released" is the sum over orders of each order's
 own balance (a completed order commits what it reserved and releases nothing, a
@@ -212,9 +219,8 @@ def verdict(facts: OrderFacts, now: float | None, timing: Timing) -> frozenset[A
         return frozenset(kinds)
     grace = timing.grace
     if facts.placed_at is None:
-        if facts.first_at + grace <= now:
-            kinds.add("lost")
-    elif not facts.outcomes and facts.placed_at + timing.deadline + grace <= now:
+        return frozenset(kinds)  # seen without its start: not judged further (module doc)
+    if not facts.outcomes and facts.placed_at + timing.deadline + grace <= now:
         kinds.add("overdue")
     if facts.outcomes and len(results) == 1:
         decided_at = min(at for _, at in facts.outcomes.values())
@@ -235,9 +241,16 @@ def verdict(facts: OrderFacts, now: float | None, timing: Timing) -> frozenset[A
     return frozenset(kinds)
 
 
+def audited(facts: OrderFacts) -> bool:
+    """Whether the order counts as audited: its ``OrderPlaced`` was seen (module doc)."""
+    return facts.placed_at is not None
+
+
 def settled(facts: OrderFacts, now: float | None, timing: Timing) -> bool:
     """Whether time alone can no longer change the verdict: only a new event can. An
     undecided order never is (it is pending, then overdue until its outcome comes)."""
+    if facts.placed_at is None:
+        return True  # not judged until its OrderPlaced comes (module doc)
     if now is None or not facts.outcomes:
         return False
     due = max(facts.first_at, min(at for _, at in facts.outcomes.values())) + timing.grace

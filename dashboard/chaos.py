@@ -174,7 +174,8 @@ class ChaosApi(StaffApi):
     @extend_schema(
         operation_id="dashboard_chaos",
         request=dict,
-        responses={200: dict, 400: dict, 409: dict, 503: dict},
+        # 401/403: staff only (``StaffApi``); the schema's hook adds them to /api/ops/ only.
+        responses={200: dict, 400: dict, 401: dict, 403: dict, 409: dict, 503: dict},
     )
     def post(self, request: Request) -> Response:
         status = control_request({"op": "status"}, timeout=5.0)

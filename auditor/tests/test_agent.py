@@ -163,7 +163,7 @@ async def test_an_old_event_of_an_unknown_order_is_not_judged_even_redriven_now(
     await put(agent, old, "audit-3")
 
     assert sum(p.orders for p in auditor.index.values()) == 0
-    recent = payment_authorized("audit-3")
+    recent = order_placed(order_id="audit-3")
     await put(agent, recent, "audit-3")
     assert sum(p.orders for p in auditor.index.values()) == 1
 

@@ -290,6 +290,12 @@ def test_a_group_scaled_up_and_down_from_the_controls(
         what="the controls enabled",
     )
     figures = "document.querySelector('#map .node[data-node=payment] text.figures').textContent"
+    owners = (
+        "new Set(Array.from(document.querySelectorAll("
+        "'#groups .group[data-group=payment] tr')).filter(r => r.firstChild.textContent === "
+        "'orders.v1').flatMap(r => Array.from(r.querySelectorAll('td')).map(c => "
+        "c.dataset.owner)).filter(o => o)).size"
+    )
     for count, started in ((2, "started payment.2"), (1, "stopped payment.2")):
         browser.evaluate("document.getElementById('chaos-service').value = 'payment'")
         browser.type("#chaos-count", str(count))
@@ -307,6 +313,20 @@ def test_a_group_scaled_up_and_down_from_the_controls(
             lambda workers=workers: browser.evaluate(figures).startswith(workers),
             timeout=60,
             what=f"the map showing {workers}",
+        )
+        # The rebalance on the groups page: orders.v1's partitions coloured by as many
+        # owners as the group has members.
+        browser.goto(f"{platform.gateway_url}/dashboard/groups")
+        eventually(
+            lambda count=count: browser.evaluate(owners) == count,
+            timeout=60,
+            what=f"orders.v1 shared by {count} payment members on the grid",
+        )
+        browser.goto(f"{platform.gateway_url}/dashboard/")
+        eventually(
+            lambda: not browser.evaluate("document.getElementById('chaos-scale').disabled"),
+            timeout=15,
+            what="the controls enabled again",
         )
     assert [p for p in platform.running_names() if p.startswith("payment")] == ["payment"]
     marks = (
