@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient
 
+from harness import evidence as harness_evidence
 from harness import ledger
 from sagactl.load import CUSTOMERS
 
@@ -192,8 +193,18 @@ def order_mix(
     return kind, body
 
 
-def run(target: Target, plan: ChaosPlan, *, log: Callable[[str], None] = print) -> ChaosResult:
-    """Load, faults, wait, check. Bounded by ``plan.max_seconds``."""
+def run(
+    target: Target,
+    plan: ChaosPlan,
+    *,
+    log: Callable[[str], None] = print,
+    evidence: Path | None = None,
+) -> ChaosResult:
+    """Load, faults, wait, check. Bounded by ``plan.max_seconds``.
+
+    With violations and an ``evidence`` folder, writes there where the violating orders
+    sit in the topics and how the groups' commits moved over them (``harness.evidence``).
+    """
     began = time.monotonic()
     deadline = began + plan.max_seconds
     products = _get_json(f"{target.gateway}/api/products")
@@ -232,6 +243,12 @@ def run(target: Target, plan: ChaosPlan, *, log: Callable[[str], None] = print) 
         facts, order_ids, {k: v for k, v in api.items() if v}, stock_before=stock_before
     )
     result.seconds = time.monotonic() - began
+    if evidence is not None and not result.verdict.ok:
+        try:
+            path = harness_evidence.write(target.bootstrap, result.verdict.violations, evidence)
+            log(f"chaos: evidence in {path}")
+        except Exception as exc:  # the verdict stands without it
+            log(f"chaos: no evidence written: {exc!r}")
     return result
 
 

@@ -95,7 +95,7 @@ def run_owned(plan: ChaosPlan, *, brokers: int = 1, log_dir: Path | None = None)
                 port=0, log_dir=logs, restart=RestartPolicy(), stream=sys.stderr
             )
             with Platform(stack.env(), options) as platform:
-                return run(OwnedTarget(platform, stack), plan, log=_log)
+                return run(OwnedTarget(platform, stack), plan, log=_log, evidence=logs)
 
 
 def _log(line: str) -> None:
