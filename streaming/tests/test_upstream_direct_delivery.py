@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP, Message
 
@@ -470,3 +471,62 @@ async def test_a_reseek_in_the_middle_of_a_batch_reads_every_partition_again() -
     assert not consumer._held
     assert broker.queued[0] == (TIER[0], 3)  # delivered before the seek, and again after
     assert sorted(broker.queued[1:]) == sorted((tp, o) for tp in TIER for o in range(3, 6))
+
+
+class UncommittedBroker(Broker):
+    """``Broker`` whose partitions have no committed offset, sought as aiokafka's
+    ``seek_to_committed`` does: only a partition committed above 0 is moved."""
+
+    def __init__(self, end: int) -> None:
+        super().__init__(end=end, committed=0)
+        consumer: Any = self.consumer
+        del consumer.seek_to_committed  # the class's, whose parent is this broker's
+        consumer._thread.seek_to_beginning = self.seek_to_beginning
+
+    async def aiokafka_seek_to_committed(self) -> dict[TP, int | None]:
+        for _tp in TIER:
+            await self.round_trip()
+        return dict.fromkeys(TIER, None)  # never committed: no partition is moved
+
+    async def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        assert all(isinstance(tp, TopicPartition) for tp in partitions)  # aiokafka checks
+        await self.round_trip()  # ListOffsets
+        for tp in partitions:
+            self.position[TP(tp.topic, tp.partition)] = 0
+
+
+async def test_partitions_without_a_commit_are_sought_to_their_start_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A retry tier nobody committed on yet: its records were fetched before the
+    # recovery's seek and abandoned; aiokafka's seek leaves the position past them.
+    broker = UncommittedBroker(end=2)
+    monkeypatch.setattr(
+        direct_delivery.driver.Consumer,
+        "seek_to_committed",
+        lambda self: broker.aiokafka_seek_to_committed(),
+    )
+    broker.position = dict.fromkeys(TIER, 2)  # as after the abandoned fetch
+    drain = asyncio.ensure_future(
+        DirectDeliveryConsumer._drain_messages(broker.consumer, broker.fetcher)
+    )
+    await broker.recover()
+    await asyncio.wait_for(drain, 5)
+    assert sorted(broker.queued) == sorted((tp, o) for tp in TIER for o in range(2))
+
+
+async def test_a_changelog_without_a_commit_is_left_to_the_recovery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker = UncommittedBroker(end=2)
+    monkeypatch.setattr(
+        direct_delivery.driver.Consumer,
+        "seek_to_committed",
+        lambda self: broker.aiokafka_seek_to_committed(),
+    )
+    monkeypatch.setattr(
+        type(broker.app.tables), "changelog_topics", property(lambda self: {TIER[0].topic})
+    )
+    broker.position = dict.fromkeys(TIER, 2)
+    await broker.consumer.seek_to_committed()
+    assert broker.position == dict.fromkeys(TIER, 2)

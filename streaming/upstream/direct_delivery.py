@@ -45,6 +45,12 @@ Upstream-ready description
    tier: records waiting there when their worker stopped were not retried by the
    restarted one (``tests/integration/test_failures.py``, a worker stopped while
    retries wait); a main topic stalls the same way until the commit watchdog re-reads it.
+4. *Partitions without a commit are not sought.* aiokafka's ``seek_to_committed`` skips
+   a partition whose committed offset is None or 0, so its fetch position stays where
+   the last fetch left it: past the records of a batch abandoned (or a queue cleared)
+   for the seek. Seen in the chaos test: a retry tier's only record, fetched before a
+   recovery's seek, was never read by that worker (its partition "read None" with one
+   record waiting).
 
 **Fix.** A flow *epoch* that ``stop_flow``, ``seek`` and ``perform_seek`` advance, and
 a drain loop that
@@ -69,7 +75,8 @@ a drain loop that
 - holds the fetcher from the start of ``perform_seek`` until the flow resumes after it
   (``resume_flow``, which Faust calls right after clearing the queues): a fetch in
   flight returns first and its batch is abandoned, then every partition is sought
-  with no fetch in between, and nothing is delivered into queues about to be cleared.
+  with no fetch in between, and nothing is delivered into queues about to be cleared;
+- seeks the partitions without a committed offset too (problem 4).
 
 Measured with ``benchmarks.bench_hop`` (one echo agent, 2 shared cores): see the commit
 that introduced this module. Tests: ``streaming/tests/test_upstream_direct_delivery.py``
@@ -85,9 +92,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.consumer import Consumer as BaseConsumer
 from faust.transport.drivers import aiokafka as driver
@@ -245,6 +254,30 @@ class DirectDeliveryConsumer(driver.Consumer):
             raise
         finally:
             self._flow_epoch += 1
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Seek every assigned partition to its committed offset, including those without
+        one (problem 4 of the module doc).
+
+        aiokafka's ``seek_to_committed`` seeks only partitions whose committed offset is
+        above 0: a partition never committed (a retry tier, a new topic) or committed at
+        0 keeps its fetch position, and after a batch abandoned for the seek that
+        position is past records nobody processed. Those partitions are sought to the
+        first offset the reset policy names (``earliest``: the log start, where a group
+        without a commit begins anyway). Changelog partitions are the recovery's, and
+        left alone.
+        """
+        committed = await super().seek_to_committed()
+        if self.app.conf.consumer_auto_offset_reset == "earliest":
+            changelogs = self.app.tables.changelog_topics
+            unsought = [
+                tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs
+            ]
+            if unsought:
+                await self._thread.seek_to_beginning(
+                    *(TopicPartition(tp.topic, tp.partition) for tp in unsought)
+                )
+        return committed
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         # Faust 0.15.3's loop; the changes are marked "direct delivery".
