@@ -46,6 +46,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="Kafka nodes of a platform this command starts (default: 1)",
     )
     parser.add_argument(
+        "--broker-down",
+        type=float,
+        default=5.0,
+        help="seconds the killed broker stays down before its restart, in a platform this "
+        "command starts (default: 5; above the group session timeout, every member is "
+        "evicted meanwhile)",
+    )
+    parser.add_argument(
         "--max-seconds", type=float, default=900.0, help="bound on the run (default: 900)"
     )
     parser.add_argument(
@@ -75,12 +83,14 @@ def command(args: argparse.Namespace) -> int:
         print(f"chaos: against the platform at {control}", flush=True)
         result = run(ControlTarget(control), plan, log=_log)
     else:
-        result = run_owned(plan, brokers=args.brokers)
+        result = run_owned(plan, brokers=args.brokers, broker_down=args.broker_down)
     print(result.report(), flush=True)
     return 0 if result.ok else 1
 
 
-def run_owned(plan: ChaosPlan, *, brokers: int = 1, log_dir: Path | None = None) -> ChaosResult:
+def run_owned(
+    plan: ChaosPlan, *, brokers: int = 1, log_dir: Path | None = None, broker_down: float = 5.0
+) -> ChaosResult:
     """Start a stack and the whole platform (healing on), run the scenario, stop them."""
     from harness.healing import RestartPolicy
     from harness.runner import Platform, PlatformOptions
@@ -95,7 +105,8 @@ def run_owned(plan: ChaosPlan, *, brokers: int = 1, log_dir: Path | None = None)
                 port=0, log_dir=logs, restart=RestartPolicy(), stream=sys.stderr
             )
             with Platform(stack.env(), options) as platform:
-                return run(OwnedTarget(platform, stack), plan, log=_log, evidence=logs)
+                target = OwnedTarget(platform, stack, broker_down=broker_down)
+                return run(target, plan, log=_log, evidence=logs)
 
 
 def _log(line: str) -> None:

@@ -6,7 +6,8 @@ model equal to the topics; no 5xx from the gateway but a 503 while PostgreSQL or
 restarts).
 
 Runs on a stack and platform of its own (the shared stack must not go down under other
-tests). ``CHAOS_ORDERS`` / ``CHAOS_BROKERS`` scale it up.
+tests). ``CHAOS_ORDERS`` / ``CHAOS_BROKERS`` scale it up; ``CHAOS_BROKER_DOWN`` (seconds)
+lengthens the broker's outage.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def test_no_order_is_lost_doubled_or_oversold_under_crashes_and_restarts(
 ) -> None:
     orders = int(os.environ.get("CHAOS_ORDERS") or 200)
     plan = ChaosPlan(orders=orders, rate=4.0, max_seconds=420.0, settle_timeout=180.0)
-    result = run_owned(plan, brokers=int(os.environ.get("CHAOS_BROKERS") or 1), log_dir=tmp_path)
+    result = run_owned(
+        plan,
+        brokers=int(os.environ.get("CHAOS_BROKERS") or 1),
+        log_dir=tmp_path,
+        broker_down=float(os.environ.get("CHAOS_BROKER_DOWN") or 5),
+    )
     print(result.report())
     assert result.ok, result.report()
     assert result.verdict.counts() == dict.fromkeys(result.verdict.counts(), 0)
