@@ -50,8 +50,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         type=float,
         default=5.0,
         help="seconds the killed broker stays down before its restart, in a platform this "
-        "command starts (default: 5; above the group session timeout, every member is "
-        "evicted meanwhile)",
+        "command starts (default: 5)",
     )
     parser.add_argument(
         "--max-seconds", type=float, default=900.0, help="bound on the run (default: 900)"
