@@ -51,6 +51,15 @@ Upstream-ready description
    for the seek. Seen in the chaos test: a retry tier's only record, fetched before a
    recovery's seek, was never read by that worker (its partition "read None" with one
    record waiting).
+5. *The read offset means two things.* After a message is read it is that message's
+   offset; after a seek it is the offset sought, i.e. the next one due. The loop's
+   skip check (``offset - read > 1``) thus misses a drop of exactly the message at a
+   sought offset.
+6. *The commit goes over one unprocessed message.* ``Consumer._new_offset`` refuses
+   to commit while the first acked offset is more than one past the committed offset
+   (``min(acked) - committed > 1``), but the committed offset is the next message to
+   process: with it unprocessed and the one after acked, the commit goes over it, and
+   nothing reads it again (with no committed offset yet, over any number).
 
 **Fix.** A flow *epoch* that ``stop_flow``, ``seek`` and ``perform_seek`` advance, and
 a drain loop that
@@ -76,7 +85,11 @@ a drain loop that
   (``resume_flow``, which Faust calls right after clearing the queues): a fetch in
   flight returns first and its batch is abandoned, then every partition is sought
   with no fetch in between, and nothing is delivered into queues about to be cleared;
-- seeks the partitions without a committed offset too (problem 4).
+- seeks the partitions without a committed offset too (problem 4);
+- knows, per partition, whether its read offset was sought or read, and expects the
+  sought offset itself next (problem 5);
+- and the commit waits for the message at the committed offset (``_new_offset``,
+  problem 6): the commit watchdog then sees the stall and re-reads it.
 
 Measured with ``benchmarks.bench_hop`` (one echo agent, 2 shared cores): see the commit
 that introduced this module. Tests: ``streaming/tests/test_upstream_direct_delivery.py``
@@ -139,6 +152,9 @@ class DirectDeliveryConsumer(driver.Consumer):
     #: Per partition, the re-read of a skip of offsets in progress: (from, first offset
     #: seen after the skip); see ``_skipped``.
     _gap_probes: dict[TP, tuple[int, int]]
+    #: Partitions whose read offset is an offset sought (the next one to read), not the
+    #: offset of the last message read: no message was read since their last seek.
+    _sought: set[TP]
     #: The drain task while it awaits a callback, else None.
     _delivering: asyncio.Task[Any] | None = None
     #: True once ``stop_flow`` cancelled the callback in progress.
@@ -174,6 +190,7 @@ class DirectDeliveryConsumer(driver.Consumer):
         super().__init__(*args, **kwargs)
         self._tp_epochs = {}
         self._gap_probes = {}
+        self._sought = set()
 
     async def seek(self, partition: TP, offset: int) -> None:
         self._bump(partition)
@@ -181,12 +198,14 @@ class DirectDeliveryConsumer(driver.Consumer):
             await super().seek(partition, offset)
         finally:
             self._bump(partition)
+            self._sought.add(partition)
 
     def _bump(self, tp: TP) -> None:
         self._tp_epochs[tp] = self._tp_epochs.get(tp, 0) + 1
 
-    async def _skipped(self, tp: TP, read: int, offset: int) -> bool:
-        """True when offsets after ``read`` were skipped by a drop, not by the log.
+    async def _skipped(self, tp: TP, due: int, offset: int) -> bool:
+        """True when the offsets from ``due`` (the next one expected) up to ``offset`` were
+        skipped by a drop, not by the log.
 
         Faust counts every offset between the last one read and the one fetched as a gap
         in the log (compaction, transaction markers) and commits over it. But the fetch
@@ -197,25 +216,24 @@ class DirectDeliveryConsumer(driver.Consumer):
         "gap" would commit unprocessed messages: orders never charged or never
         notified (seen in the chaos test after a broker restart).
 
-        So a skip is first re-read: the partition is sought back to ``read`` (re-reading
-        one message at most; handlers are idempotent) and the rest of its batch is
-        abandoned. Only if the re-read skips to the same offset again is it a real gap
-        in the log, which Faust's bookkeeping then records as before.
+        So a skip is first re-read: the partition is sought back to ``due`` and the rest
+        of its batch is abandoned. Only if the re-read skips to the same offset again is
+        it a real gap in the log, which Faust's bookkeeping then records as before.
         """
         probe = self._gap_probes.pop(tp, None)
-        if probe == (read, offset):
+        if probe == (due, offset):
             return False
-        self._gap_probes[tp] = (read, offset)
+        self._gap_probes[tp] = (due, offset)
         self.log.warning(
-            "%s[%d]: fetched offset %d after %d: re-reading from %d (messages were dropped "
-            "before delivery)",
+            "%s[%d]: fetched offset %d where %d was due: re-reading from %d (messages were "
+            "dropped before delivery)",
             tp.topic,
             tp.partition,
             offset,
-            read,
-            read,
+            due,
+            due,
         )
-        await self.seek(tp, read)
+        await self.seek(tp, due)
         return True
 
     def resume_flow(self) -> None:
@@ -268,6 +286,7 @@ class DirectDeliveryConsumer(driver.Consumer):
         left alone.
         """
         committed = await super().seek_to_committed()
+        self._sought.update(committed)  # Faust sets their read offsets to these
         if self.app.conf.consumer_auto_offset_reset == "earliest":
             changelogs = self.app.tables.changelog_topics
             unsought = [
@@ -278,6 +297,20 @@ class DirectDeliveryConsumer(driver.Consumer):
                     *(TopicPartition(tp.topic, tp.partition) for tp in unsought)
                 )
         return committed
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """The offset to commit for ``tp``, never past an unprocessed committed offset
+        (problem 6 of the module doc): the message at the committed offset must be acked
+        (or lie in a recorded gap of the log) before anything after it is committed."""
+        committed = self._committed_offset[tp]
+        acked = self._acked[tp]
+        if acked and committed is not None:
+            first = min(acked)
+            for interval in self._gap[tp]:
+                first = min(first, interval.begin)
+            if first > committed:
+                return None
+        return super()._new_offset(tp)
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         # Faust 0.15.3's loop; the changes are marked "direct delivery".
@@ -293,6 +326,7 @@ class DirectDeliveryConsumer(driver.Consumer):
         unset_flag = self.diag.unset_flag
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
+        sought = self._sought
         task = asyncio.current_task()
         self._drain_task = task
         fetch_idle = self._event("_fetch_idle")
@@ -339,15 +373,20 @@ class DirectDeliveryConsumer(driver.Consumer):
                         offset = message.offset
                         r_offset = get_read_offset(tp)
                         if r_offset is None or offset >= r_offset:
-                            gap = offset - (r_offset or 0)
-                            if gap > 1 and r_offset:
+                            # direct delivery: the offset due next is the read offset
+                            # itself after a seek (Faust sets it to the offset sought),
+                            # the one after it once a message was read (problem 5).
+                            due = None
+                            if r_offset is not None:
+                                due = r_offset if tp in sought else r_offset + 1
+                            if due is not None and offset > due:
                                 acks_enabled = acks_enabled_for(message.topic)
                                 if acks_enabled:
                                     # direct delivery: a skip is re-read before it
                                     # counts as a gap in the log.
-                                    if await self._skipped(tp, r_offset, offset):
+                                    if await self._skipped(tp, due, offset):
                                         continue
-                                    await self._add_gap(tp, r_offset + 1, offset)
+                                    await self._add_gap(tp, due, offset)
                             if commit_every is not None and self._n_acked >= commit_every:
                                 self._n_acked = 0
                                 await self.commit()
@@ -370,6 +409,7 @@ class DirectDeliveryConsumer(driver.Consumer):
                             if self._tp_epochs.get(tp, 0) != tp_epoch:
                                 continue  # this partition was sought meanwhile
                             set_read_offset(tp, offset)
+                            sought.discard(tp)
                             probe = self._gap_probes.get(tp)
                             if probe is not None and offset >= probe[1]:
                                 del self._gap_probes[tp]  # the re-read got past the skip
