@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -27,6 +25,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from contracts.control import exchange
 from dashboard import settings
 from dashboard.history import ListStore
 from gateway.errors import Problem, field_error
@@ -79,7 +78,7 @@ def control_request(message: dict[str, Any], timeout: float = TIMEOUT_S) -> dict
             "SAGACTL_CONTROL",
         )
     try:
-        answer = _exchange(path, message, timeout)
+        answer = exchange(path, message, timeout)
     except (OSError, ValueError) as exc:
         raise ControlUnavailable(
             f"No platform answers on the control socket {path} ({type(exc).__name__}); "
@@ -89,23 +88,6 @@ def control_request(message: dict[str, Any], timeout: float = TIMEOUT_S) -> dict
     if not answer.get("ok"):
         field = "process" if "name" in message else "service" if "service" in message else "body"
         raise ControlRefused(str(answer.get("error") or "the platform refused"), field)
-    return answer
-
-
-def _exchange(path: Path, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(str(path))
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    answer = json.loads(data or b"{}")
-    if not isinstance(answer, dict):
-        raise ValueError("not a JSON object")
     return answer
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import socketserver
 import threading
 from pathlib import Path
 from typing import Any, Protocol
 
 from config.env import ROOT
+from contracts.control import exchange
 
 #: Where `sagactl run` listens unless ``SAGACTL_CONTROL`` or ``--control`` says otherwise.
 DEFAULT_PATH = ROOT / "var" / "sagactl.sock"
@@ -167,16 +167,7 @@ def request(path: Path, message: dict[str, Any], timeout: float = 300.0) -> dict
     """Send one request; return the answer, or raise `ControlError` (no platform there,
     or ``ok: false``). Scaling waits until new workers are ready, hence the long timeout."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(json.dumps(message).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+        answer = exchange(path, message, timeout)
     except (FileNotFoundError, ConnectionRefusedError) as exc:
         raise ControlError(
             f"no running platform answers on {path} ({type(exc).__name__}); start one with "
@@ -185,7 +176,6 @@ def request(path: Path, message: dict[str, Any], timeout: float = 300.0) -> dict
         ) from None
     except OSError as exc:
         raise ControlError(f"control socket {path}: {exc}") from None
-    answer = json.loads(data or b"{}")
     if not answer.get("ok"):
         raise ControlError(str(answer.get("error", "the platform gave no answer")))
     return dict(answer)
