@@ -5,11 +5,10 @@ nothing when no platform answers (the platform may run elsewhere)."""
 
 from __future__ import annotations
 
-import json
-import socket
 from pathlib import Path
 from typing import Any
 
+from contracts.control import exchange
 from dashboard import settings
 
 
@@ -44,17 +43,7 @@ def read_processes(path: Path | None = None, timeout: float = 1.0) -> dict[str, 
     if path is None:
         return None
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
-            sock.sendall(b'{"op": "status"}\n')
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        answer = json.loads(data or b"{}")
+        answer = exchange(path, {"op": "status"}, timeout)
     except (OSError, ValueError):
         return None
     return by_service(answer) if answer.get("ok") else None
