@@ -251,9 +251,10 @@ class PlatformSettings:
     ``min.insync.replicas=2`` (one broker may be down). `sagactl run --brokers 3` sets 3."""
 
     event_loop: str = setting("EVENT_LOOP", event_loop, "uvloop")
-    """The asyncio event loop of the workers (Faust), the projector, the outbox relay and
-    the dashboard monitor: ``uvloop`` (less CPU per event, see docs/performance.md) or
-    ``asyncio`` (the standard library's selector loop, to rule uvloop out)."""
+    """The asyncio event loop of the workers (Faust), the gateway (daphne, ``python -m
+    gateway``), the projector, the outbox relay and the dashboard monitor: ``uvloop``
+    (5-15 % less CPU per event or request, see docs/performance.md) or ``asyncio`` (the
+    standard library's selector loop, to rule uvloop out)."""
 
     @property
     def min_insync_replicas(self) -> int:
