@@ -27,8 +27,8 @@ Variants, one at a time (each goes to the worker):
 - ``--table``: the handler also writes a table entry (a changelog send) per event;
 - ``--no-failures``: the guard without retry tiers / DLQ (no retry agents);
 - ``--no-monitor``: Faust's Monitor sensor without its per-message bookkeeping;
-- ``--uvloop``: Faust's ``--loop uvloop`` (uvloop is not a project dependency: put it on
-  ``PYTHONPATH``);
+- ``--event-loop asyncio|uvloop``: the worker's ``EVENT_LOOP`` (default: the
+  environment's, else uvloop; ``config.event_loop``);
 - ``--stats``: the worker logs its produce requests and fetches every 2 s (in its log).
 
 Each phase also prints the worker's CPU time per event and its context switches per
@@ -52,6 +52,9 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+
+from config import event_loop
+from config.env import EVENT_LOOPS, load
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 6
@@ -146,8 +149,7 @@ def run_faust_worker(args: argparse.Namespace) -> None:
     app.agent(source, name="echo")(echo)
     if args.stats:
         install_stats(app)
-    loop = ["--loop", "uvloop"] if args.uvloop else []
-    run(app, [*loop, "worker", "--loglevel", args.loglevel])
+    run(app, ["worker", "--loglevel", args.loglevel])
 
 
 def install_stats(app) -> None:  # type: ignore[no-untyped-def]
@@ -391,7 +393,6 @@ class Bench:
             "table",
             "no_failures",
             "no_monitor",
-            "uvloop",
             "stats",
         ):
             if getattr(args, flag):
@@ -411,7 +412,12 @@ class Bench:
         cmd = self.worker_command()
         print("worker:", " ".join(cmd[2:]), f"(log {log})")
         with log.open("wb") as log_file:
-            worker = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+            env = dict(os.environ)
+            if self.args.event_loop:
+                env["EVENT_LOOP"] = self.args.event_loop
+            worker = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0, acks=1)
         await consumer.start()
@@ -480,10 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--table", action="store_true")
         p.add_argument("--no-failures", action="store_true")
         p.add_argument("--no-monitor", action="store_true")
-        p.add_argument("--uvloop", action="store_true", help="Faust's --loop uvloop (needs uvloop)")
         p.add_argument("--stats", action="store_true", help="log request counts (worker log)")
         p.add_argument("--loglevel", default="info")
     parser.add_argument("--worker", choices=("faust", "plain"), default="faust")
+    parser.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        help="the worker's EVENT_LOOP (default: the environment's, else uvloop)",
+    )
     parser.add_argument(
         "--phase",
         action="append",
@@ -496,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "worker":
         if args.kind == "plain":
-            asyncio.run(run_plain_worker(args))
+            event_loop.run(run_plain_worker(args), load().event_loop)
         else:
             run_faust_worker(args)
         return 0

@@ -163,6 +163,18 @@ def seconds_list(name: str, raw: str) -> tuple[float, ...]:
         raise EnvError(name, raw, "a list of seconds like '1,4,16'") from None
 
 
+def event_loop(name: str, raw: str) -> str:
+    """The event loop implementation: ``uvloop`` or ``asyncio`` (any case)."""
+    value = raw.strip().lower()
+    if value in EVENT_LOOPS:
+        return value
+    raise EnvError(name, raw, "an event loop (uvloop or asyncio)")
+
+
+#: The event loops a process can run on (``config.event_loop``).
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
 #: Parsers whose value may be empty: a blank variable is then a value, not the default.
 _BLANK_IS_A_VALUE: tuple[Parser[Any], ...] = (names, raw_string)
 
@@ -237,6 +249,12 @@ class PlatformSettings:
     topic_replication_factor: int = setting("TOPIC_REPLICATION_FACTOR", integer, 1)
     """Replicas per project topic and per worker changelog; with 3 or more, a write needs
     ``min.insync.replicas=2`` (one broker may be down). `sagactl run --brokers 3` sets 3."""
+
+    event_loop: str = setting("EVENT_LOOP", event_loop, "uvloop")
+    """The asyncio event loop of the workers (Faust), the gateway (daphne, ``python -m
+    gateway``), the projector, the outbox relay and the dashboard monitor: ``uvloop``
+    (5-15 % less CPU per event or request, see docs/performance.md) or ``asyncio`` (the
+    standard library's selector loop, to rule uvloop out)."""
 
     @property
     def min_insync_replicas(self) -> int:

@@ -73,7 +73,16 @@ MIGRATE: tuple[str, ...] = ("{python}", "manage.py", "migrate", "--noinput")
 SERVICES: tuple[Service, ...] = (
     Service(
         "gateway",
-        ("{python}", "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "gateway.asgi:application"),
+        (
+            "{python}",
+            "-m",
+            "gateway",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+            "gateway.asgi:application",
+        ),
         ready=HttpOk("/health"),
         uses_db=True,
         # The staff user of the DLQ/fault APIs, from ADMIN_USERNAME/ADMIN_PASSWORD if set.

@@ -76,6 +76,9 @@ def create_app(
       (``streaming.upstream.lazy_log_format``).
     - a commit watchdog (``streaming.upstream.commit_watchdog``) re-reads a partition whose
       commits stopped behind messages Faust dropped in a recovery race.
+    - the event loop ``settings.event_loop`` (``EVENT_LOOP``, uvloop by default), which
+      ``streaming.run`` installs before Faust's worker creates its loops (see
+      ``event_loop_of``).
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
       but Faust still creates the folder, which would otherwise land in the cwd.
     """
@@ -114,7 +117,19 @@ def create_app(
     # checks, and Django's logging config would silence the Kafka client's loggers.
     app.fixups.clear()
     commit_watchdog.install(app)
+    # For ``streaming.run``, which installs it: Faust's worker makes its loops itself.
+    setattr(app, _EVENT_LOOP_ATTRIBUTE, settings.event_loop)
     return app
+
+
+_EVENT_LOOP_ATTRIBUTE = "_platform_event_loop"
+
+
+def event_loop_of(app: faust.App) -> str:
+    """The event loop ``app``'s worker runs on (``uvloop`` or ``asyncio``): the
+    ``event_loop`` of the settings ``create_app`` was given; ``asyncio`` for an app
+    made otherwise."""
+    return str(getattr(app, _EVENT_LOOP_ATTRIBUTE, "asyncio"))
 
 
 def route_failures(

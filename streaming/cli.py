@@ -10,6 +10,8 @@ from typing import NoReturn
 import faust
 from faust.exceptions import AlreadyConfiguredWarning
 
+from config import event_loop
+from streaming.app import event_loop_of
 from streaming.internal_topics import ensure_internal_topics
 from streaming.startup import wait_for_kafka
 
@@ -24,8 +26,11 @@ def run(app: faust.App, argv: Sequence[str] | None = None) -> NoReturn:
     always, so a second worker on the same machine would collide). Before a worker
     starts, it waits until the brokers answer (``streaming.startup``: a worker started
     while Kafka is down waits, saying so, instead of exiting) and its table changelogs
-    are created (``streaming.internal_topics``).
+    are created (``streaming.internal_topics``). The process runs on the event loop
+    ``create_app`` was configured with (``EVENT_LOOP``: uvloop unless set to ``asyncio``;
+    ``config.event_loop``), the consumer's thread included.
     """
+    event_loop.install(event_loop_of(app))
     args = list(sys.argv[1:] if argv is None else argv)
     if "worker" in args:
         if not any(a in ("-l", "--loglevel") or a.startswith("--loglevel=") for a in args):

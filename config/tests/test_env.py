@@ -28,6 +28,8 @@ def test_blank_means_the_default_except_for_lists() -> None:
         (env.names, " a, b ,,", frozenset({"a", "b"})),
         (env.seconds_list, "1, 4", (1.0, 4.0)),
         (env.port, "0", 0),
+        (env.event_loop, " AsyncIO ", "asyncio"),
+        (env.event_loop, "uvloop", "uvloop"),
     ],
 )
 def test_parsers(parse: env.Parser[object], raw: str, value: object) -> None:
@@ -36,7 +38,16 @@ def test_parsers(parse: env.Parser[object], raw: str, value: object) -> None:
 
 @pytest.mark.parametrize(
     "parse",
-    [env.integer, env.number, env.decimal, env.duration, env.flag, env.seconds_list, env.port],
+    [
+        env.integer,
+        env.number,
+        env.decimal,
+        env.duration,
+        env.flag,
+        env.seconds_list,
+        env.port,
+        env.event_loop,
+    ],
 )
 def test_a_bad_value_names_its_variable(parse: env.Parser[object]) -> None:
     with pytest.raises(env.EnvError, match="SOME_VARIABLE='nan-sense'"):

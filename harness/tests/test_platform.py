@@ -174,7 +174,7 @@ def test_the_real_table_expands_its_templates(tmp_path: Path, out: io.StringIO) 
     platform.port = 8123
     gateway = platform._spec("gateway", platform.instances[0], SERVICES[0].argv)
     assert list(gateway.argv) == [
-        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "8123", "gateway.asgi:application"
+        sys.executable, "-m", "gateway", "-b", "127.0.0.1", "-p", "8123", "gateway.asgi:application"
     ]  # fmt: skip
     worker = platform._spec("payment.2", platform.instances[4], platform.instances[4].service.argv)
     assert list(worker.argv) == [sys.executable, "-m", "payment", "worker", "-l", "info"]
