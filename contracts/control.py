@@ -1,6 +1,7 @@
 """The control socket's wire format, shared by its server (``harness.control``) and its
 clients (``sagactl``, the dashboard's process grid and chaos controls): one JSON object
-per line each way, over a Unix socket. What the operations are and answer: ``harness.control.handle``."""
+per line each way, over a Unix socket. What the operations are and answer:
+``harness.control.handle``."""
 
 from __future__ import annotations
 
