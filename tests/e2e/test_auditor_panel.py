@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.agent import INPUTS
 from contracts import encode
 from contracts.testing import payment_authorized
 from harness.runner import Platform
 from tests.e2e.browser import Browser
-from tests.integration.conftest import start_platform
-from tests.integration.support import http, produce, start_at_the_end
+from tests.integration.conftest import audited_platform
+from tests.integration.support import http, produce
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
@@ -51,18 +50,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard"
 def running(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    env = {
-        **stack_env,
+    settings = {
         "AUDITOR_GROUP": GROUP,
         "AUDITOR_GRACE_SECONDS": "15",
         "AUDITOR_INTERVAL_SECONDS": "0.5",
     }
-    start_at_the_end(env["KAFKA_BOOTSTRAP_SERVERS"], GROUP, [spec.name for spec in INPUTS])
-    platform = start_platform(env, tmp_path_factory.mktemp("audit-e2e"), SERVICES, redis_db=14)
-    try:
+    folder = tmp_path_factory.mktemp("audit-e2e")
+    with audited_platform(stack_env, folder, SERVICES, redis_db=14, settings=settings) as platform:
         yield platform
-    finally:
-        platform.stop()
 
 
 @pytest.fixture(scope="module")

@@ -95,3 +95,29 @@ def platform(
         yield running
     finally:
         running.stop()
+
+
+@contextlib.contextmanager
+def audited_platform(
+    env: dict[str, str],
+    tmp: Path,
+    services: list[str],
+    *,
+    redis_db: int,
+    settings: dict[str, str],
+) -> Iterator[Platform]:
+    """``start_platform`` with an auditor of a group of its own that starts at the end of
+    its inputs (the shared broker holds earlier modules' orders, which it must not
+    judge); ``settings`` are the auditor's (``AUDITOR_GROUP`` among them) and others."""
+    from auditor.agent import INPUTS
+    from tests.integration.support import start_at_the_end
+
+    env = {**env, **settings}
+    start_at_the_end(
+        env["KAFKA_BOOTSTRAP_SERVERS"], env["AUDITOR_GROUP"], [spec.name for spec in INPUTS]
+    )
+    platform = start_platform(env, tmp, services, redis_db=redis_db)
+    try:
+        yield platform
+    finally:
+        platform.stop()

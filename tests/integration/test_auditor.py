@@ -18,12 +18,11 @@ from typing import Any
 
 import pytest
 
-from auditor.agent import INPUTS
 from contracts import encode
 from contracts.testing import payment_authorized
 from harness.runner import Platform
-from tests.integration.conftest import start_platform
-from tests.integration.support import http, produce, start_at_the_end
+from tests.integration.conftest import audited_platform
+from tests.integration.support import http, produce
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -48,19 +47,15 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def platform(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    env = {
-        **stack_env,
+    settings = {
         "AUDITOR_GROUP": GROUP,
         "AUDITOR_GRACE_SECONDS": "3",
         "AUDITOR_INTERVAL_SECONDS": "0.5",
         "SAGA_DEADLINE_SECONDS": "5",
     }
-    start_at_the_end(env["KAFKA_BOOTSTRAP_SERVERS"], GROUP, [spec.name for spec in INPUTS])
-    running = start_platform(env, tmp_path_factory.mktemp("auditor"), SERVICES, redis_db=13)
-    try:
+    folder = tmp_path_factory.mktemp("auditor")
+    with audited_platform(stack_env, folder, SERVICES, redis_db=13, settings=settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def place(platform: Platform, user: str, product: dict[str, Any]) -> str:
