@@ -429,8 +429,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="with --url: the running platform's control socket, for its process ids",
     )
+    parser.add_argument(
+        "--cohost",
+        action="store_true",
+        help="the platform with one co-hosted worker process (`sagactl run --cohost`)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench", help="output folder")
     args = parser.parse_args(argv)
+    if args.cohost and args.url:
+        parser.error("--cohost starts a platform of its own: not with --url")
     if bool(args.url) != bool(args.bootstrap):
         parser.error("--url and --bootstrap go together")
     return args
@@ -460,7 +467,11 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(env)
             log(f"starting every service (logs in {log_dir})")
             options = PlatformOptions(
-                port=0, log_dir=log_dir, ready_timeout=180.0, stream=sys.stderr
+                port=0,
+                log_dir=log_dir,
+                ready_timeout=180.0,
+                stream=sys.stderr,
+                cohost=args.cohost,
             )
             running = stack.enter_context(Platform(env, options))
             gateway, bootstrap = running.gateway_url, env["KAFKA_BOOTSTRAP_SERVERS"]

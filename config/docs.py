@@ -40,6 +40,7 @@ SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("Saga worker", "saga.settings:SagaSettings", ""),
     ("Notification worker", "notification.settings:NotificationSettings", ""),
     ("Analytics worker", "analytics.settings:AnalyticsSettings", ""),
+    ("Co-hosted worker (`sagactl run --cohost`)", "cohost.settings:CohostSettings", ""),
     ("Dashboard", "dashboard.settings:DashboardSettings", ""),
     ("Auditor", "auditor.settings:AuditorSettings", ""),
 )

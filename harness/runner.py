@@ -23,6 +23,7 @@ from harness.services import (
     LogLine,
     Service,
     by_name,
+    cohosted,
     instance_name,
     instances,
 )
@@ -67,6 +68,9 @@ class PlatformOptions:
     #: Restart a process that exits unexpectedly, with this backoff (`sagactl run` and
     #: the integration tests' platforms do); None leaves it down.
     restart: RestartPolicy | None = None
+    #: One co-hosted worker process (``workers``) instead of one per worker service
+    #: (``harness.services.cohosted``).
+    cohost: bool = False
 
 
 #: Settings a local platform runs with unless the environment says otherwise. It is a
@@ -100,6 +104,8 @@ class Platform:
         for name, value in LOCAL_DEFAULTS.items():
             if name not in os.environ:
                 self.env.setdefault(name, value)
+        if self.options.cohost:
+            table = cohosted(table)
         self._table = table
         self._migrate = migrate
         self._ensure_topics = ensure_topics

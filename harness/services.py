@@ -122,6 +122,33 @@ SERVICES: tuple[Service, ...] = (
 )
 
 
+#: The services whose agents a co-hosted worker runs in one process (``cohost``).
+COHOSTED = ("payment", "inventory", "saga", "notification", "analytics")
+
+#: The co-hosted worker: ``python -m cohost worker``, one consumer group ``workers``.
+WORKERS = Service(
+    "workers",
+    ("{python}", "-m", "cohost", "worker", "-l", "info"),
+    ready=LogLine(r"\[\^Worker\]: Ready"),
+    scalable=True,
+    setup=("{python}", "-m", "inventory", "seed", "--if-empty"),
+    group="workers",
+    env={"METRICS_PORT": "0"},
+)
+
+
+def cohosted(table: Sequence[Service] = SERVICES) -> tuple[Service, ...]:
+    """``table`` with the rows of ``COHOSTED`` replaced by one ``workers`` row, where the
+    first of them stood (`sagactl run --cohost`; ``cohost.app`` says what it changes)."""
+    rows: list[Service] = []
+    for service in table:
+        if service.name not in COHOSTED:
+            rows.append(service)
+        elif WORKERS not in rows:
+            rows.append(WORKERS)
+    return tuple(rows)
+
+
 @dataclass(frozen=True)
 class Instance:
     """One process to run: a service, and which copy of it (``payment.2``)."""

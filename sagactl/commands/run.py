@@ -21,7 +21,14 @@ from harness.control import ControlError, ControlServer, answers, default_path
 from harness.healing import RestartPolicy
 from harness.ports import port_is_free
 from harness.runner import Platform, PlatformError, PlatformOptions
-from harness.services import ServiceError, instances, parse_only, parse_scale
+from harness.services import (
+    SERVICES,
+    ServiceError,
+    cohosted,
+    instances,
+    parse_only,
+    parse_scale,
+)
 from harness.supervisor import Exit
 
 EXAMPLE_ORDER = {
@@ -74,6 +81,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         " min.insync.replicas=2) (default: the BROKERS environment variable, else 1)",
     )
     parser.add_argument(
+        "--cohost",
+        action="store_true",
+        default=None,
+        help="run payment, inventory, saga, notification and analytics as one co-hosted"
+        " worker process (service `workers`, one consumer group) instead of one process each:"
+        " less CPU per order, the services scale together (default: the COHOST environment"
+        " variable, else off)",
+    )
+    parser.add_argument(
         "--port",
         type=int,
         default=8000,
@@ -113,10 +129,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     scale_text = args.scale if args.scale is not None else os.environ.get("SCALE", "")
+    cohost = args.cohost if args.cohost is not None else os.environ.get("COHOST", "") == "1"
+    table = cohosted() if cohost else SERVICES
     try:
         options = PlatformOptions(
-            services=parse_only(args.only),
-            scale=parse_scale(scale_text),
+            services=parse_only(args.only, table),
+            scale=parse_scale(scale_text, table),
+            cohost=cohost,
             port=args.port,
             log_dir=args.log_dir,
             echo=True,
@@ -125,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             # A process that exits unexpectedly is started again, with backoff.
             restart=RestartPolicy(),
         )
-        instances(options.services or (), options.scale)  # fail before starting anything
+        instances(options.services or (), options.scale, table)  # fail before starting
     except ServiceError as exc:
         print(f"sagactl run: error: {exc}", file=sys.stderr)
         return 2
