@@ -6,7 +6,8 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.core.asgi import get_asgi_application
+
+from gateway.handler import get_asgi_application
 
 django_http = get_asgi_application()  # sets Django up before the consumers are imported
 

@@ -17,6 +17,9 @@ from benchmarks.ceiling import (
 )
 from benchmarks.dashboard_bench import latency_figures, long_task_figures, report
 from benchmarks.floor import PREFIX, floor_topics
+from benchmarks.intake_bench import PRODUCTS as INTAKE_PRODUCTS
+from benchmarks.intake_bench import figures as intake_figures
+from benchmarks.intake_bench import order_body as intake_order
 from contracts import topics
 
 STAT = (
@@ -236,3 +239,24 @@ def test_dashboard_report_prints_the_figures_machine_and_command():
     assert "50 sockets (49 plain + 1 Chromium page)" in text
     assert "over 100 ms: 1" in text and "2 cores" in text
     assert text.splitlines()[-1] == "  command: python -m benchmarks.dashboard_bench"
+
+
+def test_intake_figures_divide_the_gateway_cpu_by_the_accepted_orders():
+    result = {
+        "statuses": {"202": 400, "503": 2},
+        "latencies": [float(n) for n in range(1, 403)],
+        "seconds": 5.0,
+    }
+    out = intake_figures(result, {"gateway": 1000.0, "redis": 50.0}, {"gateway": 5000.0})
+    assert out["accepted"] == 400 and out["acceptedPerSecond"] == 80.0
+    assert out["cpuMsPerAccepted"] == {"gateway": 10.0}  # redis not sampled after: left out
+    assert out["postMs"]["p50"] == 201
+    assert intake_figures({**result, "statuses": {}}, {}, {})["cpuMsPerAccepted"] == {}
+
+
+def test_intake_orders_are_distinct_and_priced_from_the_benchmark_catalogue():
+    bodies = [intake_order(n, "run") for n in range(10)]
+    assert len({b["orderId"] for b in bodies}) == 10
+    for body in bodies:
+        (line,) = body["items"]
+        assert line["price"] == str(INTAKE_PRODUCTS[line["productId"]])

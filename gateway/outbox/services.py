@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
 import contracts
+from gateway import batch_sql
 from gateway.outbox.models import OutboxMessage
 
 #: Postgres channel the relay LISTENs on; NOTIFY inside the transaction fires on commit.
 OUTBOX_CHANNEL = "outbox"
+
+#: The columns an outbox row is written with (``id`` is the database's, ``sent_at`` null).
+_COLUMNS = batch_sql.Table(OutboxMessage, ("topic", "key", "value", "headers", "created_at"))
 
 
 def outbox_add(event: contracts.Event, *, topic: str, at: datetime | None = None) -> OutboxMessage:
@@ -32,6 +38,36 @@ def outbox_add(event: contracts.Event, *, topic: str, at: datetime | None = None
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
     return row
+
+
+def outbox_add_after(
+    insert: str, params: Sequence[Any], event: contracts.Event, *, topic: str, at: datetime
+) -> bool:
+    """PostgreSQL only: run ``insert`` (an ``INSERT … ON CONFLICT DO NOTHING RETURNING …``
+    that may insert nothing) and, when it inserted its row, queue ``event`` for ``topic``
+    and wake the relay, all in one statement: one round trip, atomic without an explicit
+    transaction (the NOTIFY fires at the statement's commit, or the enclosing
+    transaction's). Whether ``insert`` inserted its row (no row and no event otherwise).
+    """
+    values = [
+        adapt(value)
+        for adapt, value in zip(
+            _COLUMNS.adapters(connection),
+            (topic, contracts.key_of(event), contracts.encode(event),
+             [["event_type", event.wire_type()]], at),
+            strict=True,
+        )
+    ]  # fmt: skip
+    columns = ", ".join(connection.ops.quote_name(_COLUMNS.column(c)) for c in _COLUMNS.columns)
+    sql = (
+        f"WITH written AS ({insert}), "
+        f"queued AS (INSERT INTO {connection.ops.quote_name(_COLUMNS.name)} ({columns}) "
+        f"SELECT {', '.join(['%s'] * len(values))} FROM written RETURNING 1) "
+        "SELECT pg_notify(%s, '') FROM queued"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *values, OUTBOX_CHANNEL])
+        return cursor.fetchone() is not None
 
 
 @dataclass(frozen=True)

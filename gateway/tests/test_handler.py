@@ -1,0 +1,125 @@
+"""The gateway's ASGI handler (`gateway.handler`): requests through the ASGI application
+as daphne makes them, answered as under WSGI, with the middleware stack and the view in
+one thread hand-off."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from asgiref import sync
+from django.db import connection
+
+from gateway.handler import SyncStackASGIHandler
+from gateway.orders.models import Order
+from gateway.outbox.models import OutboxMessage
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalogue")]
+
+
+@pytest.fixture(autouse=True)
+def _close_the_pool() -> Iterator[None]:
+    """The requests' connections went back to PostgreSQL's pool, which keeps them open:
+    closed here, else the test database cannot be dropped at the end."""
+    yield
+    if connection.vendor == "postgresql":
+        connection.close_pool()
+
+
+ORDER = {"orderId": "asgi-1", "userId": "user-1", "items": [{"productId": "p1", "quantity": 2}]}
+
+
+async def call(
+    app: Any, method: str, path: str, body: bytes = b"", **headers: str
+) -> tuple[int, dict[str, str], Any]:
+    """One request through ``app``: status, headers, JSON body."""
+    raw_headers = [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(k.lower().replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw_headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays: Django cancels this when done
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            answer["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+        else:
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer["status"], answer["headers"], json.loads(answer["body"] or b"null")
+
+
+async def test_an_order_is_accepted_with_the_stack_and_view_in_one_hand_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hand_offs = 0
+    original = sync.SyncToAsync.__call__
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    app = SyncStackASGIHandler()
+
+    status, headers, body = await call(
+        app, "POST", "/api/orders", json.dumps(ORDER).encode(), content_type="application/json"
+    )
+
+    assert status == 202, body
+    assert headers["Location"] == "/api/orders/asgi-1"
+    assert body["status"] == "PENDING"
+    # request_started, the stack with the view, the response's close (Django's own
+    # handler: 15 for this request).
+    assert hand_offs == 3
+    assert await sync.sync_to_async(stored)() == (1, 1)
+
+
+def stored() -> tuple[int, int]:
+    """(order rows, outbox rows); the connection goes back to the pool."""
+    try:
+        return Order.objects.filter(order_id="asgi-1").count(), OutboxMessage.objects.count()
+    finally:
+        connection.close()
+
+
+async def test_errors_keep_their_json_shape_through_the_handler() -> None:
+    app = SyncStackASGIHandler()
+
+    status, _, body = await call(app, "GET", "/no/such/route")
+    assert (status, body["type"], body["errors"][0]["field"]) == (404, "not_found", "path")
+
+    status, _, body = await call(
+        app, "POST", "/api/orders", b"{not json", content_type="application/json"
+    )
+    assert (status, body["type"], body["errors"][0]["field"]) == (400, "parse_error", "body")
+
+    bad = {**ORDER, "items": [{"productId": "p1", "quantity": "2"}]}
+    status, _, body = await call(
+        app, "POST", "/api/orders", json.dumps(bad).encode(), content_type="application/json"
+    )
+    assert (status, body["errors"][0]["field"]) == (400, "items[0].quantity")
