@@ -297,7 +297,17 @@ class DlqDiscardOneApi(StaffApi):
         return Response(presenters.dead_letter_summary(record))
 
 
-class DlqRedriveApi(StaffApi):
+class _BulkAction(StaffApi):
+    """A bulk action's path (``/api/ops/dlq/redrive``) is also what ``GET
+    /api/ops/dlq/{id}`` looks like with that word as the id: such a GET answers as the
+    detail does for an id that is none (404 naming ``id``), not 405."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(presenters.dead_letter_detail(_record(request.path.rsplit("/", 1)[-1])))
+
+
+class DlqRedriveApi(_BulkAction):
     """`POST /api/ops/dlq/redrive`: redrive every pending dead letter matching the filters
     (a JSON body; ``"all": true`` for every pending one). Those whose original topic is
     no redrive target stay pending, listed as ``refused`` (422 when nothing else was)."""
@@ -320,7 +330,7 @@ class DlqRedriveApi(StaffApi):
         return _bulk_answer("redriven", outcome)
 
 
-class DlqDiscardApi(StaffApi):
+class DlqDiscardApi(_BulkAction):
     """`POST /api/ops/dlq/discard`: discard every pending dead letter matching the filters."""
 
     @extend_schema(

@@ -85,6 +85,17 @@ def test_bad_filters_are_400_naming_the_field(staff_client: Client) -> None:
     assert fields_of(backwards) == ["until"]
 
 
+@pytest.mark.parametrize("word", ["redrive", "discard"])
+def test_a_get_of_a_bulk_action_path_is_a_404_naming_the_id(
+    staff_client: Client, word: str
+) -> None:
+    # GET /api/ops/dlq/redrive is GET /api/ops/dlq/{id} with the id "redrive": the
+    # detail's answer for an id that is none, not a 405 the schema does not list.
+    response = staff_client.get(f"/api/ops/dlq/{word}")
+    assert response.status_code == 404
+    assert fields_of(response) == ["id"]
+
+
 def test_show_decodes_a_json_value_and_base64_otherwise(staff_client: Client) -> None:
     record = stored()
     binary = stored(value=b"\xff\xfe", key=None)
