@@ -2,6 +2,7 @@
 #   make run          broker, PostgreSQL, Redis, gateway, relay, projector and workers
 #   make run SCALE=payment=3
 #   make run BROKERS=3    a three-node Kafka cluster (replication 3, min.insync.replicas=2)
+#   make run COHOST=1     the five workers' agents in one process (less CPU per order)
 #   make run V=1          every line of every process on the terminal (default: ready
 #                         lines, warnings and errors; full logs in var/log/run-<time>/)
 #   make test         every tier (fast + integration) against a real Kafka/PostgreSQL/Redis
@@ -20,7 +21,7 @@ test-tools:
 	@scripts/bootstrap --test-tools
 
 run: bootstrap
-	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE)) $(if $(BROKERS),--brokers $(BROKERS)) $(if $(filter-out 0,$(V)),--verbose)
+	$(VENV)/sagactl run $(if $(SCALE),--scale $(SCALE)) $(if $(BROKERS),--brokers $(BROKERS)) $(if $(filter-out 0,$(COHOST)),--cohost) $(if $(filter-out 0,$(V)),--verbose)
 
 test: test-tools
 	$(VENV)/sagactl stack -- $(VENV)/pytest $(PYTEST_ARGS)

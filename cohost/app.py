@@ -6,7 +6,8 @@ Each service keeps its agent, tables, handlers and settings exactly as in its ow
 consumer (a topic several agents read, such as ``orders.v1``, is fetched once and
 delivered to each agent's stream), one producer, one set of retry tiers, one commit
 watchdog, one process. That removes the per-process and per-group costs that dominate
-at moderate rates (measured in docs/performance.md, "Co-hosted workers"). What it
+at moderate rates: the workers' CPU per order halves (``benchmarks.cohost_bench``,
+docs/performance.md "Co-hosted workers"). What it
 changes: the services scale together (``--scale workers=2`` splits the partitions of
 every agent between two processes), a fault setting or a kill hits every agent at once,
 and the consumer groups view shows one group.

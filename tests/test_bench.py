@@ -260,3 +260,9 @@ def test_intake_orders_are_distinct_and_priced_from_the_benchmark_catalogue():
     for body in bodies:
         (line,) = body["items"]
         assert line["price"] == str(INTAKE_PRODUCTS[line["productId"]])
+
+
+def test_cohost_bench_reads_its_rates() -> None:
+    from benchmarks.cohost_bench import parse_rates
+
+    assert parse_rates("20:600,60:1800") == [(20.0, 600), (60.0, 1800)]

@@ -30,6 +30,7 @@ def start_platform(
     *,
     redis_db: int | None = None,
     scale: dict[str, int] | None = None,
+    cohost: bool = False,
 ) -> Platform:
     """The platform's processes on a fresh database, logging to files under ``tmp``.
 
@@ -64,6 +65,7 @@ def start_platform(
             scale=scale or {},
             log_dir=tmp / "logs",
             restart=RestartPolicy(),
+            cohost=cohost,
         ),
     )
     platform.start()
