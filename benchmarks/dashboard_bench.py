@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import django_env
 from dashboard.kpis import percentile
 
 #: A tick's orders are decided (a second row state) this many ticks later.
@@ -429,13 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=49, help="plain sockets (default 49)")
     parser.add_argument("--tick-ms", type=int, default=50, help="ms between messages (50)")
     args = parser.parse_args(argv)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        if not os.environ.get(name):
-            parser.error(f"{name} is not set: run it under `sagactl stack -- ...`")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
-    import django
-
-    django.setup()
+    django_env.setup(parser)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path("var/bench")
     out.mkdir(parents=True, exist_ok=True)

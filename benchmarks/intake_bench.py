@@ -47,7 +47,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks import measure
+from benchmarks import django_env, measure
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Products the benchmark puts in the catalogue table (the projector is not running).
@@ -228,13 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="clients at once (16)")
     parser.add_argument("--seconds", type=float, default=60, help="time bound (60 s)")
     args = parser.parse_args(argv)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        if not os.environ.get(name):
-            parser.error(f"{name} is not set: run it under `sagactl stack -- ...`")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
-    import django
-
-    django.setup()
+    django_env.setup(parser)
     command = shlex.join(
         [
             os.path.relpath(sys.executable),
