@@ -491,11 +491,17 @@ class UncommittedBroker(Broker):
     """``Broker`` whose partitions have no committed offset, sought as aiokafka's
     ``seek_to_committed`` does: only a partition committed above 0 is moved."""
 
-    def __init__(self, end: int) -> None:
+    def __init__(self, end: int, monkeypatch: pytest.MonkeyPatch) -> None:
         super().__init__(end=end, committed=0)
         consumer: Any = self.consumer
         del consumer.seek_to_committed  # the class's, whose parent is this broker's
         consumer._thread.seek_to_beginning = self.seek_to_beginning
+        monkeypatch.setattr(
+            direct_delivery.driver.Consumer,
+            "seek_to_committed",
+            lambda _consumer: self.aiokafka_seek_to_committed(),
+        )
+        self.position = dict.fromkeys(TIER, end)  # as after a fetch abandoned for a seek
 
     async def aiokafka_seek_to_committed(self) -> dict[TP, int | None]:
         for _tp in TIER:
@@ -514,13 +520,7 @@ async def test_partitions_without_a_commit_are_sought_to_their_start_too(
 ) -> None:
     # A retry tier nobody committed on yet: its records were fetched before the
     # recovery's seek and abandoned; aiokafka's seek leaves the position past them.
-    broker = UncommittedBroker(end=2)
-    monkeypatch.setattr(
-        direct_delivery.driver.Consumer,
-        "seek_to_committed",
-        lambda self: broker.aiokafka_seek_to_committed(),
-    )
-    broker.position = dict.fromkeys(TIER, 2)  # as after the abandoned fetch
+    broker = UncommittedBroker(end=2, monkeypatch=monkeypatch)
     drain = asyncio.ensure_future(
         DirectDeliveryConsumer._drain_messages(broker.consumer, broker.fetcher)
     )
@@ -532,16 +532,10 @@ async def test_partitions_without_a_commit_are_sought_to_their_start_too(
 async def test_a_changelog_without_a_commit_is_left_to_the_recovery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broker = UncommittedBroker(end=2)
-    monkeypatch.setattr(
-        direct_delivery.driver.Consumer,
-        "seek_to_committed",
-        lambda self: broker.aiokafka_seek_to_committed(),
-    )
+    broker = UncommittedBroker(end=2, monkeypatch=monkeypatch)
     monkeypatch.setattr(
         type(broker.app.tables), "changelog_topics", property(lambda self: {TIER[0].topic})
     )
-    broker.position = dict.fromkeys(TIER, 2)
     await broker.consumer.seek_to_committed()
     assert broker.position == dict.fromkeys(TIER, 2)
 
