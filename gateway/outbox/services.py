@@ -22,18 +22,23 @@ OUTBOX_CHANNEL = "outbox"
 _COLUMNS = batch_sql.Table(OutboxMessage, ("topic", "key", "value", "headers", "created_at"))
 
 
+def _row(event: contracts.Event, topic: str, at: datetime) -> dict[str, Any]:
+    """The outbox row's values for ``event`` on ``topic``, by field name."""
+    return {
+        "topic": topic,
+        "key": contracts.key_of(event),
+        "value": contracts.encode(event),
+        "headers": [["event_type", event.wire_type()]],
+        "created_at": at,
+    }
+
+
 def outbox_add(event: contracts.Event, *, topic: str, at: datetime | None = None) -> OutboxMessage:
     """Queue ``event`` for ``topic`` (keyed by ``contracts.key_of``) in the current
     transaction, or in one of its own; on PostgreSQL the relay is woken at commit.
     ``at`` is the row's creation time (now by default)."""
     with transaction.atomic():
-        row = OutboxMessage.objects.create(
-            topic=topic,
-            key=contracts.key_of(event),
-            value=contracts.encode(event),
-            headers=[["event_type", event.wire_type()]],
-            created_at=at or timezone.now(),
-        )
+        row = OutboxMessage.objects.create(**_row(event, topic, at or timezone.now()))
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
@@ -49,15 +54,11 @@ def outbox_add_after(
     transaction (the NOTIFY fires at the statement's commit, or the enclosing
     transaction's). Whether ``insert`` inserted its row (no row and no event otherwise).
     """
+    row = _row(event, topic, at)
     values = [
-        adapt(value)
-        for adapt, value in zip(
-            _COLUMNS.adapters(connection),
-            (topic, contracts.key_of(event), contracts.encode(event),
-             [["event_type", event.wire_type()]], at),
-            strict=True,
-        )
-    ]  # fmt: skip
+        adapt(row[column])
+        for adapt, column in zip(_COLUMNS.adapters(connection), _COLUMNS.columns, strict=True)
+    ]
     columns = ", ".join(connection.ops.quote_name(_COLUMNS.column(c)) for c in _COLUMNS.columns)
     sql = (
         f"WITH written AS ({insert}), "
