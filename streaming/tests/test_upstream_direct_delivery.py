@@ -569,3 +569,31 @@ def test_faust_own_commit_goes_over_one_unprocessed_message() -> None:
     consumer._committed_offset[ORDERS] = 12
     consumer._acked[ORDERS] = [13, 14]
     assert FaustConsumer._new_offset(consumer, ORDERS) == 15  # offset 12: lost
+
+
+async def test_a_seek_after_the_flow_stopped_does_not_wait_for_a_parked_fetch() -> None:
+    # A rebalance that only takes partitions away: the flow stops (revoke), and the seek
+    # of the assignment runs before the flow resumes (no recovery resumes it first).
+    # Faust's getmany parks until the flow resumes; a fetch started after the stop
+    # would hold the seek, which the resume waits for: the worker read nothing more.
+    broker = Broker(end=5, committed=3)
+    consumer: Any = broker.consumer
+    plain_getmany = broker.getmany
+
+    async def faust_getmany(timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        if not consumer.flow_active:  # Faust's _wait_next_records
+            await consumer.can_resume_flow.wait()
+        async for item in plain_getmany(timeout):
+            yield item
+
+    consumer.getmany = faust_getmany
+    drain = asyncio.ensure_future(DirectDeliveryConsumer._drain_messages(consumer, broker.fetcher))
+    await broker.round_trip()
+    broker.queued.clear()
+    consumer.stop_flow()  # the revoke
+    await broker.round_trip()  # the drain loop goes round while the group re-forms
+    await asyncio.wait_for(consumer.perform_seek(), 5)  # the assignment's seek
+    consumer.resume_flow()
+    broker.recovered = True
+    await asyncio.wait_for(drain, 5)
+    assert sorted(broker.queued) == [(tp, o) for tp in TIER for o in (3, 4)]

@@ -85,6 +85,11 @@ a drain loop that
   (``resume_flow``, which Faust calls right after clearing the queues): a fetch in
   flight returns first and its batch is abandoned, then every partition is sought
   with no fetch in between, and nothing is delivered into queues about to be cleared;
+  and starts no fetch while the flow is stopped: Faust's ``getmany`` would park until
+  the flow resumes, counted as a fetch in flight, so a ``perform_seek`` of a rebalance
+  without a recovery (one that only takes partitions away, when the flow resumes
+  after the seek) waited for it for good: the worker stopped reading (seen in
+  ``tests/integration/test_saga.py``'s replay, three inventory workers restarted);
 - seeks the partitions without a committed offset too (problem 4);
 - knows, per partition, whether its read offset was sought or read, and expects the
   sought offset itself next (problem 5);
@@ -341,6 +346,10 @@ class DirectDeliveryConsumer(driver.Consumer):
                 if self._held:  # direct delivery: no fetch while a seek holds the flow
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(released.wait(), 1.0)
+                    continue
+                if not self.flow_active:  # direct delivery: nor while the flow is stopped
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.can_resume_flow.wait(), 1.0)
                     continue
                 set_flag(flag_consumer_fetching)
                 ait = getmany(timeout=1.0)
