@@ -64,6 +64,14 @@ def integer(name: str, raw: str) -> int:
         raise EnvError(name, raw, "a whole number") from None
 
 
+def milliseconds(name: str, raw: str) -> int:
+    """A whole number of milliseconds, 0 or more."""
+    value = raw.strip()
+    if not value.isdigit():
+        raise EnvError(name, raw, "a whole number of milliseconds, 0 or more")
+    return int(value)
+
+
 def port(name: str, raw: str) -> int:
     """A TCP port number (0: any free port)."""
     value = raw.strip()
@@ -255,6 +263,13 @@ class PlatformSettings:
     gateway``), the projector, the outbox relay and the dashboard monitor: ``uvloop``
     (5-15 % less CPU per event or request, see docs/performance.md) or ``asyncio`` (the
     standard library's selector loop, to rule uvloop out)."""
+
+    observer_fetch_wait_ms: int = setting("OBSERVER_FETCH_WAIT_MS", milliseconds, 100)
+    """Milliseconds the readers nobody waits on (the projector, notification, analytics,
+    the auditor) let the broker gather records before a fetch answers: they wake a few
+    times a second instead of once per event, for up to this much delay on the read model,
+    notices, top products and audits. 0: answer as soon as a record is there, like the
+    saga's own hops (``kafka_admin.fetch``; measured in docs/performance.md)."""
 
     @property
     def min_insync_replicas(self) -> int:

@@ -12,6 +12,7 @@ import faust
 
 from config.env import PlatformSettings
 from config.prometheus import Metrics
+from streaming import fetch
 from streaming import metrics as worker_metrics
 from streaming.failures import FailureHandling, follow_faults
 from streaming.faults import FaultInjector
@@ -29,6 +30,8 @@ def create_app(
     name: str,
     settings: PlatformSettings,
     worker: StreamingSettings | None = None,
+    *,
+    fetch_wait_ms: int = 0,
     **overrides: Any,
 ) -> faust.App:
     """A new Faust app for the worker ``name``; ``overrides`` win over every default.
@@ -79,6 +82,10 @@ def create_app(
     - the event loop ``settings.event_loop`` (``EVENT_LOOP``, uvloop by default), which
       ``streaming.run`` installs before Faust's worker creates its loops (see
       ``event_loop_of``).
+    - ``fetch_wait_ms``: for an app nobody waits on (notification, analytics, the
+      auditor: ``OBSERVER_FETCH_WAIT_MS``), the broker answers its fetches every that
+      many milliseconds with what arrived meanwhile, instead of once per event
+      (``streaming.fetch``); 0 (the saga's hops): as soon as a record is there.
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
       but Faust still creates the folder, which would otherwise land in the cwd.
     """
@@ -111,6 +118,7 @@ def create_app(
     options.update(overrides)
     app = faust.App(name, **options)
     direct_delivery.install(app)
+    fetch.install(app, fetch_wait_ms)
     lazy_log_format.install()
     # With DJANGO_SETTINGS_MODULE in the environment (the gateway's), Faust's Django
     # fixup would import Django into every worker, run django.setup() and its system

@@ -28,6 +28,8 @@ def test_blank_means_the_default_except_for_lists() -> None:
         (env.names, " a, b ,,", frozenset({"a", "b"})),
         (env.seconds_list, "1, 4", (1.0, 4.0)),
         (env.port, "0", 0),
+        (env.milliseconds, " 100 ", 100),
+        (env.milliseconds, "0", 0),
         (env.event_loop, " AsyncIO ", "asyncio"),
         (env.event_loop, "uvloop", "uvloop"),
     ],
@@ -46,9 +48,15 @@ def test_parsers(parse: env.Parser[object], raw: str, value: object) -> None:
         env.flag,
         env.seconds_list,
         env.port,
+        env.milliseconds,
         env.event_loop,
     ],
 )
 def test_a_bad_value_names_its_variable(parse: env.Parser[object]) -> None:
     with pytest.raises(env.EnvError, match="SOME_VARIABLE='nan-sense'"):
         env.read("SOME_VARIABLE", parse, None, {"SOME_VARIABLE": "nan-sense"})
+
+
+def test_milliseconds_refuse_a_negative_wait() -> None:
+    with pytest.raises(env.EnvError, match="OBSERVER_FETCH_WAIT_MS='-5'"):
+        env.read("OBSERVER_FETCH_WAIT_MS", env.milliseconds, 0, {"OBSERVER_FETCH_WAIT_MS": "-5"})

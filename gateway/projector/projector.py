@@ -42,6 +42,7 @@ from gateway.operations.sender import DeadLetterSender
 from gateway.projector.broadcast import Broadcaster
 from gateway.projector.failure_notes import dead_letter_note, retry_note
 from gateway.projector.projection import Unit, project_isolated
+from kafka_admin import fetch
 
 log = logging.getLogger("gateway.projector")
 
@@ -58,9 +59,14 @@ async def run(
     *,
     group: str = GROUP,
     broadcaster: Broadcaster | None = None,
+    fetch_wait_ms: int = 0,
 ) -> None:
     """Consume until ``stop``; after each committed batch, push what changed to the
-    dashboard's browsers (``broadcaster``). Rides out Kafka and PostgreSQL outages."""
+    dashboard's browsers (``broadcaster``). Rides out Kafka and PostgreSQL outages.
+
+    ``fetch_wait_ms`` (``OBSERVER_FETCH_WAIT_MS`` in the process): the broker answers
+    the projector's fetches every that many milliseconds with what arrived meanwhile
+    (``kafka_admin.fetch``), so a batch holds more than one event at moderate rates."""
     broadcaster = broadcaster or Broadcaster()
     delay = RETRY_INITIAL
 
@@ -70,7 +76,7 @@ async def run(
 
     while not stop.is_set():
         try:
-            await _consume(bootstrap, stop, group, broadcaster, consuming)
+            await _consume(bootstrap, stop, group, broadcaster, consuming, fetch_wait_ms)
             return
         except CommitFailedError as exc:
             log.warning(
@@ -109,6 +115,7 @@ async def _consume(
     group: str,
     broadcaster: Broadcaster,
     consuming: Callable[[], None],
+    fetch_wait_ms: int,
 ) -> None:
     """One consumer's life: start it, fold batches until ``stop``; an outage raises."""
     consumer = AIOKafkaConsumer(
@@ -118,7 +125,7 @@ async def _consume(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=1000,
-        fetch_max_wait_ms=100,
+        **fetch.coalesced(fetch_wait_ms),
     )
     sender = DeadLetterSender(bootstrap)
     try:

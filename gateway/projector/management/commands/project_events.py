@@ -20,8 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         bootstrap = settings.PLATFORM.bootstrap_list
+        wait = settings.PLATFORM.observer_fetch_wait_ms
 
         async def main(stop: asyncio.Event) -> None:
-            await projector.run(bootstrap, stop, group=options["group"])
+            await projector.run(bootstrap, stop, group=options["group"], fetch_wait_ms=wait)
 
         run_until_signalled(main)
