@@ -94,8 +94,11 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.1
-                if sent:
-                    continue
+                if sent >= self.config.batch_size:
+                    continue  # a full batch: more may be waiting
+                # Fewer than a batch: the table is drained up to the moment it was read.
+                # A row committed since then has NOTIFYed (``_wake`` is set: no wait),
+                # so the relay reads again only when there is something to read.
                 await self._maybe_purge()
                 await _wait_any(stop, self._wake, timeout=self._idle_timeout())
         finally:
