@@ -293,13 +293,27 @@ class Supervisor:
         return self.start(name)
 
     def stop_all(self, timeout: float | None = None) -> None:
-        """Stop every running process, the most recently started first; no restarts after."""
+        """Stop every running process, the most recently started first; no restarts after.
+
+        Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) arriving meanwhile does not cut the
+        stop short: the process being stopped and every one after it are still stopped,
+        then the interrupt is raised. (A stop begun by a failed start, interrupted this
+        way, left the first-started processes running, orphaned, with the stack gone.)
+        """
         with self._lock:
             self._closing = True
             for name in list(self._pending):
                 self._cancel_restart(name)
+        interrupted: KeyboardInterrupt | None = None
         for name in reversed(list(self._started)):
-            self.stop(name, timeout)
+            while True:
+                try:
+                    self.stop(name, timeout)
+                    break
+                except KeyboardInterrupt as exc:
+                    interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
     def __enter__(self) -> Supervisor:
         return self

@@ -268,6 +268,29 @@ def test_stop_all_stops_in_reverse_start_order(sup: Supervisor, out: io.StringIO
     assert sup.running() == []
 
 
+def test_an_interrupt_during_stop_all_still_stops_everything(
+    sup: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pids = {}
+    for name in ("first", "second", "third"):
+        pids[name] = sup.start(py(name, FOREVER))
+        sup.wait_ready(name, sup.line_seen(name, "up"), timeout=10)
+    plain_stop = sup.stop
+    interrupts = ["second"]
+
+    def stop(name: str, timeout: float | None = None) -> int | None:
+        if name in interrupts:  # Ctrl-C arrives while "second" is being stopped
+            interrupts.remove(name)
+            raise KeyboardInterrupt
+        return plain_stop(name, timeout)
+
+    monkeypatch.setattr(sup, "stop", stop)
+    with pytest.raises(KeyboardInterrupt):
+        sup.stop_all()
+    assert sup.running() == []
+    assert [name for name, pid in pids.items() if alive(pid)] == []
+
+
 def test_wait_exit_times_out_with_the_tail(sup: Supervisor) -> None:
     sup.start(py("svc", FOREVER))
     with pytest.raises(NotReady, match=r"svc did not finish within 0\.2s"):
