@@ -1,16 +1,17 @@
 """The gateway's ASGI handler (`gateway.handler`): requests through the ASGI application
-as daphne makes them, answered as under WSGI, with the middleware stack and the view in
-one thread hand-off."""
+as daphne makes them, answered as under WSGI, each served whole in one thread hand-off."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref import sync
+from django.core import signals
 from django.db import connection
 
 from gateway.handler import SyncStackASGIHandler
@@ -72,7 +73,7 @@ async def call(
     return answer["status"], answer["headers"], json.loads(answer["body"] or b"null")
 
 
-async def test_an_order_is_accepted_with_the_stack_and_view_in_one_hand_off(
+async def test_an_order_is_accepted_in_one_hand_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     hand_offs = 0
@@ -93,9 +94,9 @@ async def test_an_order_is_accepted_with_the_stack_and_view_in_one_hand_off(
     assert status == 202, body
     assert headers["Location"] == "/api/orders/asgi-1"
     assert body["status"] == "PENDING"
-    # request_started, the stack with the view, the response's close (Django's own
-    # handler: 15 for this request).
-    assert hand_offs == 3
+    # request_started, the stack with the view and the response's close, in one thread
+    # (Django's own handler: 15 for this request).
+    assert hand_offs == 1
     assert await sync.sync_to_async(stored)() == (1, 1)
 
 
@@ -123,3 +124,33 @@ async def test_errors_keep_their_json_shape_through_the_handler() -> None:
         app, "POST", "/api/orders", json.dumps(bad).encode(), content_type="application/json"
     )
     assert (status, body["errors"][0]["field"]) == (400, "items[0].quantity")
+
+
+async def test_requests_are_served_whole_by_the_pools_threads() -> None:
+    """No thread per request: every request runs in one of the pool's threads, and its
+    ``request_finished`` (which hands the database connection back to the pool) in the
+    thread that served it."""
+    app = SyncStackASGIHandler(threads=2)
+    seen: list[tuple[str, str]] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append(("started", threading.current_thread().name))
+
+    def finished(**kwargs: Any) -> None:
+        seen.append(("finished", threading.current_thread().name))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        answers = await asyncio.gather(*(call(app, "GET", "/health") for _ in range(6)))
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    assert [status for status, _, _ in answers] == [200] * 6
+    threads = {name for _, name in seen}
+    assert len(threads) <= 2
+    assert all(name.startswith("gateway-request") for name in threads)
+    for name in threads:
+        events = [event for event, thread in seen if thread == name]
+        assert events == ["started", "finished"] * (len(events) // 2)
