@@ -60,6 +60,11 @@ GATEWAY: tuple[tuple[str, str, str], ...] = (
         "GATEWAY_DB_POOL_MAX",
         "Threads that serve the gateway's requests, one at a time each (`gateway.handler`).",
     ),
+    (
+        "GATEWAY_ACCESS_LOG",
+        "0",
+        "`1`: daphne writes its access log (a line per request) to the gateway's output.",
+    ),
     ("GATEWAY_MAX_BODY_BYTES", "65536", "Larger request bodies get `413`."),
     (
         "GATEWAY_OUTBOX_MAX_AGE_S",
