@@ -4,6 +4,7 @@ as daphne makes them, answered as under WSGI, each served whole in one thread ha
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -154,3 +155,11 @@ async def test_requests_are_served_whole_by_the_pools_threads() -> None:
     for name in threads:
         events = [event for event, thread in seen if thread == name]
         assert events == ["started", "finished"] * (len(events) // 2)
+
+
+def test_the_asgi_module_freezes_what_it_loaded() -> None:
+    """What the process loads stays out of the collector's generations (`gateway.asgi`)."""
+    import gateway.asgi
+
+    assert gateway.asgi.application is not None
+    assert gc.get_freeze_count() > 0
