@@ -163,3 +163,41 @@ def test_the_asgi_module_freezes_what_it_loaded() -> None:
 
     assert gateway.asgi.application is not None
     assert gc.get_freeze_count() > 0
+
+
+async def test_cookies_and_repeated_headers_reach_the_client_as_django_sends_them() -> None:
+    """The login page's CSRF cookie comes as its own ``Set-Cookie`` header, encoded as
+    Django's ``ASGIHandler.send_response`` encodes it."""
+    app = SyncStackASGIHandler()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/login",
+        "raw_path": b"/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+
+    start, body = sent
+    assert start["status"] == 200
+    cookies = [v for k, v in start["headers"] if k == b"Set-Cookie"]
+    assert len(cookies) == 1 and cookies[0].startswith(b"csrftoken=")
+    assert b"SameSite=Lax" in cookies[0]
+    names = [k for k, _ in start["headers"]]
+    assert b"X-Frame-Options" in names and b"X-Content-Type-Options" in names
+    assert b"<form" in body["body"]
