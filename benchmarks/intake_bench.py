@@ -5,9 +5,9 @@ starts it) on the stack of the environment, with every check of a deployment on:
 anonymous throttle counted in Redis (``GATEWAY_CACHE_URL``, at a rate no run reaches, so
 nothing is refused), prices from the catalogue, the idempotency key, the outbox row.
 It puts a few products in the catalogue table, places ``--warmup`` orders (not
-measured), then ``--orders`` orders with ``--concurrency`` clients at once, flat out,
-each with its own ``Idempotency-Key`` (the body of ``sagactl load``: one line with its
-price).
+measured), then ``--orders`` orders with ``--concurrency`` clients at once, flat out (or
+paced: ``--rate`` orders/s), each with its own ``Idempotency-Key`` (the body of ``sagactl
+load``: one line with its price).
 
 The figures:
 
@@ -118,10 +118,17 @@ def stored(run_id: str) -> tuple[int, int]:
 
 
 async def post_all(
-    url: str, run_id: str, first: int, count: int, concurrency: int, deadline: float
+    url: str,
+    run_id: str,
+    first: int,
+    count: int,
+    concurrency: int,
+    deadline: float,
+    rate: float = 0,
 ) -> dict[str, Any]:
-    """POST orders ``first .. first+count-1`` with ``concurrency`` clients; statuses,
-    POST latencies (ms), wall seconds."""
+    """POST orders ``first .. first+count-1`` with ``concurrency`` clients, flat out or,
+    with ``rate``, the n-th order not before n/``rate`` s from the start; statuses, POST
+    latencies (ms), wall seconds."""
     import aiohttp
 
     statuses: Counter[str] = Counter()
@@ -136,8 +143,11 @@ async def post_all(
         async def client() -> None:
             nonlocal next_index
             while next_index < len(bodies) and time.monotonic() < deadline:
-                body = bodies[next_index]
+                index = next_index
+                body = bodies[index]
                 next_index += 1
+                if rate and (wait := began + index / rate - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
                 headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
                 t0 = time.monotonic()
                 try:
@@ -201,10 +211,11 @@ def figures(
 
 def report(doc: Mapping[str, Any]) -> str:
     m, cpu, post = doc["machine"], doc["cpuMsPerAccepted"], doc["postMs"]
+    pace = f"paced at {doc['rate']:g}/s" if doc.get("rate") else "flat out"
     return "\n".join(
         [
             f"intake bench: {doc['accepted']} of {doc['orders']} orders accepted"
-            f" ({doc['concurrency']} clients) in {doc['seconds']} s:"
+            f" ({doc['concurrency']} clients, {pace}) in {doc['seconds']} s:"
             f" {doc['acceptedPerSecond']} orders/s",
             "  CPU ms per accepted order: "
             + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
@@ -227,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="orders before measuring (50)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients at once (16)")
     parser.add_argument("--seconds", type=float, default=60, help="time bound (60 s)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="orders/s to pace the measured orders at (0: flat out, the default)",
+    )
     args = parser.parse_args(argv)
     django_env.setup(parser)
     command = shlex.join(
@@ -252,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         cpu0, _ = measure.sample(pids)
         result = asyncio.run(
-            post_all(url, run_id, args.warmup, args.orders, args.concurrency, deadline)
+            post_all(url, run_id, args.warmup, args.orders, args.concurrency, deadline, args.rate)
         )
         cpu1, rss = measure.sample(pids)
         orders, outbox = stored(run_id)
@@ -260,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "orders": args.orders,
         "concurrency": args.concurrency,
+        "rate": args.rate or None,
         **figures(result, cpu0, cpu1),
         "rssMb": rss,
         "stored": {"orders": orders, "outbox": outbox, "expected": expected},

@@ -55,6 +55,16 @@ GATEWAY: tuple[tuple[str, str, str], ...] = (
         "Comma-separated host names the gateway answers to.",
     ),
     ("GATEWAY_DB_POOL_MAX", "16", "Connections in the gateway's PostgreSQL pool, at most."),
+    (
+        "GATEWAY_REQUEST_THREADS",
+        "GATEWAY_DB_POOL_MAX",
+        "Threads that serve the gateway's requests, one at a time each (`gateway.handler`).",
+    ),
+    (
+        "GATEWAY_ACCESS_LOG",
+        "0",
+        "`1`: daphne writes its access log (a line per request) to the gateway's output.",
+    ),
     ("GATEWAY_MAX_BODY_BYTES", "65536", "Larger request bodies get `413`."),
     (
         "GATEWAY_OUTBOX_MAX_AGE_S",

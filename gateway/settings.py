@@ -232,11 +232,17 @@ TEMPLATES = [
     }
 ]
 
+#: Connections in the database pool, at most (``GATEWAY_DB_POOL_MAX``).
+_POOL_MAX = int(os.environ.get("GATEWAY_DB_POOL_MAX", "") or 16)
+#: Threads that serve requests (``gateway.handler``), one request at a time each: by
+#: default as many as the pool has connections, so no request waits for one.
+GATEWAY_REQUEST_THREADS = int(os.environ.get("GATEWAY_REQUEST_THREADS", "") or _POOL_MAX)
+
 _db = dj_database_url.parse(PLATFORM.database_url)
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    # A pool, not persistent connections: under ASGI every request runs its sync code
-    # in a thread of its own, and CONN_MAX_AGE kept one connection open per dead thread
-    # (71 idle after a 500-order load run, then "too many clients" and HTTP 500 for
+    # A pool, not persistent connections: under Django's ASGI handler every request ran
+    # its sync code in a thread of its own, and CONN_MAX_AGE kept one connection open per
+    # dead thread (71 idle after a 500-order load run, then "too many clients" and HTTP 500 for
     # every request). The pool keeps at most ``GATEWAY_DB_POOL_MAX`` connections per
     # process and hands them from request to request.
     _db["CONN_MAX_AGE"] = 0
@@ -249,7 +255,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["OPTIONS"] = {
         "pool": {
             "min_size": 2,
-            "max_size": int(os.environ.get("GATEWAY_DB_POOL_MAX", "") or 16),
+            "max_size": _POOL_MAX,
             "timeout": 10,
             "reconnect_timeout": 5,
         }

@@ -11,8 +11,9 @@ Scopes and their rates are ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (from th
 - ``page_views``: page views recorded per client IP (:func:`page_view_due`);
 - ``password``: password checks per client IP (:class:`PasswordLockout`).
 
-One counter per key and window (``cache.add`` then ``cache.incr``: O(1), atomic on Redis),
-not DRF's list of timestamps per client, which costs O(rate) on every request.
+One counter per key and window (``cache.add`` then ``cache.incr``; on Redis one atomic
+``INCR``-and-expire script: O(1), one round trip), not DRF's list of timestamps per
+client, which costs O(rate) on every request.
 
 The counters use one cache instance per process (:func:`counters`), not Django's
 ``cache``: that one is per request context under ASGI, so with ``GATEWAY_CACHE_URL`` every
@@ -73,33 +74,40 @@ _redis: Any = None
 def counters() -> BaseCache:
     """The process's cache for the counters: ``CACHES["default"]``, built once and shared
     by every request and thread (a Redis client keeps its connection pool)."""
-    global _counters, _redis
+    global _counters, _redis, _hit_script
     found = _counters
     if found is None:
         found = caches.create_connection(DEFAULT_CACHE_ALIAS)
         if isinstance(found, RedisCache):
             _redis = found._cache.get_client(write=True)
+            _hit_script = _redis.register_script(_HIT)
         _counters = found
     return found
 
 
+#: One counter hit, atomic in Redis: add one, and give a new counter its expiry.
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+#: `_HIT` registered with the Redis client (``EVALSHA``; loaded again if Redis lost it).
+_hit_script: Any = None
+
+
 def _redis_hit(cache: BaseCache, key: str, timeout: int) -> int:
-    """The counter ``key`` after adding one, created at 0 (expiring after ``timeout`` s)
-    if it did not exist: one round trip, atomic (``MULTI``/``EXEC``), the same key and
-    value as ``cache.add`` and ``cache.incr`` (which take three)."""
-    full = cache.make_and_validate_key(key)
-    pipe = _redis.pipeline(transaction=True)
-    pipe.set(full, 0, ex=timeout, nx=True)
-    pipe.incr(full)
-    _, count = pipe.execute()
-    return int(count)
+    """The counter ``key`` after adding one, expiring after ``timeout`` s if it is new:
+    one command (`_HIT`, atomic), the same key and value as ``cache.add`` and
+    ``cache.incr`` (which take three round trips; a ``MULTI``/``EXEC`` pipeline of
+    ``SET NX EX`` and ``INCR`` took one, with twice the client's work)."""
+    return int(_hit_script(keys=[cache.make_and_validate_key(key)], args=[timeout]))
 
 
 def _forget_counters(*, setting: str, **kwargs: Any) -> None:
     """Tests that change ``CACHES`` get a cache built from the new settings."""
-    global _counters, _redis
+    global _counters, _redis, _hit_script
     if setting == "CACHES":
-        _counters = _redis = None
+        _counters = _redis = _hit_script = None
 
 
 setting_changed.connect(_forget_counters)

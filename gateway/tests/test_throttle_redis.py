@@ -41,20 +41,29 @@ def test_a_hit_is_one_round_trip_on_the_counter_django_reads(
 ) -> None:
     window = throttles.Window("anon", "ip:10.0.0.1")
     assert window.hit()  # builds the process's client
-    sent: list[int] = []
-    original = redis.client.Pipeline.execute
+    sent: list[str] = []
+    original = redis.Redis.execute_command
 
     def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(len(self.command_stack))
+        sent.append(str(args[0]))
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counted)
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+
+    assert window.hit()
+    assert sent == ["EVALSHA"]  # INCR and, for a new counter, EXPIRE in one script
+    assert throttles.counters().get(window.key) == 2
+    ttl = redis_cache.ttl(throttles.counters().make_and_validate_key(window.key))
+    assert 0 < ttl <= 61
+
+
+def test_a_redis_that_lost_the_script_gets_it_again(redis_cache: redis.Redis) -> None:
+    window = throttles.Window("anon", "ip:10.0.0.4")
+    assert window.hit()
+    redis_cache.script_flush()  # as after a restart of Redis
 
     assert window.hit()
     assert throttles.counters().get(window.key) == 2
-    assert sent == [2]  # SET NX EX and INCR in one MULTI/EXEC
-    ttl = redis_cache.ttl(throttles.counters().make_and_validate_key(window.key))
-    assert 0 < ttl <= 61
 
 
 def test_the_limit_refuses_and_a_given_back_attempt_counts_no_more(

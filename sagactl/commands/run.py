@@ -63,7 +63,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="stream every line of every process to the terminal: access logs, Faust's"
+        help="stream every line of every process to the terminal: access logs (with"
+        " GATEWAY_ACCESS_LOG=1), Faust's"
         " banners and INFO chatter (default: when LOG_LEVEL is debug or info)",
     )
     parser.add_argument(
