@@ -150,21 +150,3 @@ def test_a_plain_accept_skips_drfs_dispatch_and_any_other_takes_it(
     client.post("/api/orders?format=json", json.dumps(ORDER), content_type="application/json")
 
     assert entered == [NEGOTIATED, "text/html", "-"]
-
-
-def test_another_permission_or_authentication_takes_drfs_dispatch(
-    client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`_place` assumes no write is authenticated and anyone may write: a view changed
-    to need more answers through DRF's dispatch."""
-    from rest_framework.authentication import BasicAuthentication
-    from rest_framework.permissions import IsAuthenticated
-
-    from gateway.orders.apis import OrderCollectionApi
-
-    monkeypatch.setattr(OrderCollectionApi, "permission_classes", [IsAuthenticated])
-    assert send(client, ORDER, accept=None)[0] == 403
-    monkeypatch.undo()
-    monkeypatch.setattr(OrderCollectionApi, "authentication_classes", [BasicAuthentication])
-    monkeypatch.setattr(OrderCollectionApi, "permission_classes", [IsAuthenticated])
-    assert send(client, ORDER, accept=None)[0] == 401
