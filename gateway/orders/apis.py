@@ -6,21 +6,17 @@ import functools
 import re
 import uuid
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ErrorDetail, NotFound, UnsupportedMediaType, ValidationError
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.utils.mediatypes import media_type_matches
 from rest_framework.views import APIView
 
 from gateway.catalog.selectors import product_prices
@@ -40,7 +36,6 @@ from gateway.orders.models import OrderStatus
 from gateway.orders.selectors import order_get, order_list
 from gateway.orders.services import order_create
 from gateway.pagination import StrictLimitOffsetPagination
-from gateway.parsers import JSONParser, decode
 
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*(?!\n)$"
 IDENT_HELP = "1-64 characters: letters, digits, '_', '.', ':' or '-', starting alphanumeric"
@@ -238,48 +233,10 @@ class OrderCollectionApi(APIView):
         "one line per product; unknown fields are refused.",
     )
     def post(self, request: Request) -> Response:
-        return self._accept(request.content_type, lambda: request.data, request.headers)
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        """DRF's dispatch, except for a POST that leaves DRF's content negotiation
-        nothing to choose (`_plain`): that one is `_place`."""
-        if request.method == "POST" and _plain(request):
-            return self._place(request)
-        return super().dispatch(request, *args, **kwargs)
-
-    def _place(self, request: HttpRequest) -> HttpResponseBase:
-        """``POST /api/orders`` without DRF's per-request machinery (its ``Request``
-        wrapper, negotiation, authentication and permission objects: ~0.1 ms of CPU per
-        request), answering exactly what DRF's dispatch answers for such a request: the
-        same checks in the same order (the throttle of an anonymous write, the media
-        type, the body as DRF's ``request.data`` reads it, then `_accept`), errors
-        through the same exception handler, the same renderer and headers."""
-        self.args, self.kwargs, self.request = (), {}, request  # type: ignore[assignment]
-        try:
-            self.check_throttles(cast(Request, _Anonymous(request)))  # nobody, for writes
-            meta = request.META
-            content_type = meta.get("CONTENT_TYPE", meta.get("HTTP_CONTENT_TYPE", ""))
-            response = self._accept(content_type, lambda: _data(request), request.headers)
-        except Exception as exc:
-            handled = self.get_exception_handler()(exc, self.get_exception_handler_context())
-            if handled is None:
-                raise
-            handled.exception = True
-            response = handled
-        response.accepted_renderer = _RENDERER
-        response.accepted_media_type = _RENDERER.media_type
-        response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
-        for key, value in self.default_response_headers.items():
-            response[key] = value
-        return response
-
-    def _accept(self, content_type: str | None, read: Any, headers: Any) -> Response:
-        """The order of a POST: ``read()`` gives its body's JSON value (DRF's
-        ``request.data``), ``headers`` its headers."""
-        if not (content_type or "").startswith("application/json"):
-            raise UnsupportedMediaType(content_type or "(none)")
-        data = _validated_order(read())
-        key = _idempotency_key(headers)
+        if not (request.content_type or "").startswith("application/json"):
+            raise UnsupportedMediaType(request.content_type or "(none)")
+        data = _validated_order(request.data)
+        key = _idempotency_key(request)
         requested = [
             RequestedLine(x["productId"], x["quantity"], x.get("price")) for x in data["items"]
         ]
@@ -425,9 +382,9 @@ def _validated_order(data: Any) -> Any:
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-def _idempotency_key(headers: Any) -> str | None:
+def _idempotency_key(request: Request) -> str | None:
     """The ``Idempotency-Key`` header: 1-255 printable ASCII characters, or absent."""
-    key = headers.get("Idempotency-Key")
+    key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
     if not _KEY.fullmatch(key):
@@ -435,43 +392,3 @@ def _idempotency_key(headers: Any) -> str | None:
             {"Idempotency-Key": ["Must be 1-255 printable ASCII characters without spaces."]}
         )
     return str(key)
-
-
-#: ``Accept`` values for which DRF's negotiation picks the JSON renderer with its plain
-#: media type (no ``indent``): absent (DRF reads ``*/*``), ``*/*``, ``application/json``.
-_PLAIN_ACCEPT = frozenset({None, "*/*", "application/json"})
-_RENDERER = JSONRenderer()
-
-
-def _plain(request: HttpRequest) -> bool:
-    """Whether DRF's content negotiation has nothing to decide for ``request``: a plain
-    ``Accept`` and no query string (``?format=`` chooses a renderer too)."""
-    return request.META.get("HTTP_ACCEPT") in _PLAIN_ACCEPT and not request.META.get("QUERY_STRING")
-
-
-class _Anonymous:
-    """What DRF's throttles see of a write: nobody (`SessionReader` authenticates no
-    write), and the request's ``META`` and headers for the client's address."""
-
-    user = None
-
-    def __init__(self, request: HttpRequest) -> None:
-        self.META = request.META
-        self.headers = request.headers
-
-
-def _data(request: HttpRequest) -> Any:
-    """The body's JSON value as DRF's ``request.data`` reads it with the one parser: no
-    declared length is no body (``{}``); a media type that parser does not take is
-    ``UnsupportedMediaType``; then `gateway.parsers.decode` of what is left to read."""
-    meta = request.META
-    try:
-        length = int(meta.get("CONTENT_LENGTH", meta.get("HTTP_CONTENT_LENGTH", 0)))
-    except (ValueError, TypeError):
-        length = 0
-    if length == 0:
-        return {}
-    content_type = meta.get("CONTENT_TYPE", meta.get("HTTP_CONTENT_TYPE", ""))
-    if not media_type_matches(JSONParser.media_type, content_type):
-        raise UnsupportedMediaType(content_type)
-    return decode(request.read())
