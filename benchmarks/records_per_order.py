@@ -2,11 +2,11 @@
 retry tiers, the DLQ, the leader topics and the consumer offsets.
 
     .venv/bin/python -m benchmarks.records_per_order [--orders 300 --rate 30 --idle 20]
-                                                      [--cohost] [--json PATH]
+                                                      [--cohost] [--json PATH] [--log-dir DIR]
 
 It starts Kafka, PostgreSQL and Redis as local processes and every service (``Stack`` +
 ``Platform``, as ``sagactl run`` and ``benchmarks.platform_bench`` do; logs in a temporary
-folder), then:
+folder, or --log-dir), then:
 
 1. **idle**: reads the end offset of every partition of every topic on the broker, waits
    ``--idle`` seconds with no orders and reads them again: the records each topic gets
@@ -19,9 +19,10 @@ folder), then:
 It prints, per topic, the records produced during the load minus what the idle rate
 accounts for over the same time, divided by the orders (``per order``), the raw count,
 and the idle records per second; then the records each consumer group read per order
-(its committed offsets' advance) and each process's CPU ms per order. The record counts
-do not depend on the machine (the idle part does, a little, through the run's length);
-CPU does, and is only comparable between interleaved runs under the same load.
+(its committed offsets' advance), the ``__consumer_offsets`` records of each group (read
+and decoded), each process's CPU ms per order, and its CPU ms per second while idle. The
+record counts do not depend on the machine (the idle part does, a little, through the
+run's length); CPU does, and is only comparable between interleaved runs under the same load.
 ``--json PATH`` also writes the figures as JSON. Bounded: the platform's start (180 s),
 the load's own bound and 120 s for the groups to catch up.
 """
@@ -199,7 +200,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         raw0 = asyncio.run(end_offsets(bootstrap))
         idle0, t0 = per_topic(raw0), time.monotonic()
+        idle_cpu0, _ = measure.sample(pids)
         time.sleep(args.idle)
+        idle_cpu1, _ = measure.sample(pids)
         raw1 = asyncio.run(end_offsets(bootstrap))
         idle1, t1 = per_topic(raw1), time.monotonic()
         idle_rate = {t: n / (t1 - t0) for t, n in delta(idle1, idle0).items()}
@@ -255,6 +258,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if rows
         },
         "cpuMsPerOrder": measure.cpu_ms_per_order(cpu0, cpu1, orders),
+        # CPU ms per second of the idle window (the ticks, commits and timers of a platform
+        # with nothing to do): cpu_ms_per_order over the window's seconds.
+        "idleCpuMsPerSecond": measure.cpu_ms_per_order(idle_cpu0, idle_cpu1, round(t1 - t0)),
         "commitRecordsPerOrder": {
             g: {k: round(n / orders, 3) for k, n in sorted(kinds.items())}
             for g, kinds in sorted(commit_counts.items())
@@ -314,6 +320,12 @@ def render(doc: dict[str, Any]) -> str:
         "CPU ms per order: "
         + ", ".join(f"{n} {v:.2f}" for n, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
         + f"; total {sum(cpu.values()):.1f}"
+    )
+    idle_cpu = doc["idleCpuMsPerSecond"]
+    lines.append(
+        "idle CPU ms per second: "
+        + ", ".join(f"{n} {v:.1f}" for n, v in sorted(idle_cpu.items(), key=lambda kv: -kv[1]))
+        + f"; total {sum(idle_cpu.values()):.1f}"
     )
     lines.append(f"command: {doc['command']}")
     return "\n".join(lines)
