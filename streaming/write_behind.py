@@ -200,12 +200,22 @@ class Transport(direct_delivery.Transport):
 def install(app: faust.App) -> None:
     """Give ``app`` the producer that sends held records (after ``direct_delivery``'s
     install, before anything created the producer); its tables are ``WriteBehindTable``
-    through the ``Table`` setting (``streaming.create_app``)."""
+    through the ``Table`` setting (``streaming.create_app``).
+
+    The app's transport class is kept and only its producer replaced (a subclass of it
+    and of ``Transport``), so another install that replaced the consumer before this one
+    keeps its consumer.
+    """
     if getattr(app, "_producer", None) is not None:
         raise RuntimeError("write_behind.install: the app's producer already exists")
-    if not isinstance(app.transport, direct_delivery.Transport):
+    current = type(app.transport)
+    if not issubclass(current, direct_delivery.Transport):
         raise RuntimeError("write_behind.install: install direct_delivery first")
-    app.transport = Transport(app.conf.broker_consumer, app)
+    if current is direct_delivery.Transport:
+        current = Transport
+    elif not issubclass(current, Transport):
+        current = type(f"WriteBehind{current.__name__}", (Transport, current), {})
+    app.transport = current(app.conf.broker_consumer, app)
 
 
 __all__ = [

@@ -162,3 +162,27 @@ def test_a_write_through_block_sends_at_once_and_drops_the_held_value_of_its_key
     # The held facts of b"a" would overwrite the marker in the changelog: dropped.
     assert table.held == {(3, b"other"): b"held", (3, b"later"): b"held too"}
     assert table[b"a"] == b"marker"
+
+
+def test_install_keeps_a_consumer_another_install_gave_the_transport() -> None:
+
+    app = faust_app_with_consumer_of_its_own()
+    write_behind.install(app)
+    assert app.transport.Consumer is _OwnConsumer
+    assert app.transport.Producer is WriteBehindProducer
+
+
+class _OwnConsumer(write_behind.direct_delivery.DirectDeliveryConsumer):
+    """A consumer another install put in the transport (as ``streaming.fetch`` does)."""
+
+
+def faust_app_with_consumer_of_its_own() -> Any:
+    import faust
+
+    from streaming.upstream import direct_delivery
+
+    app = faust.App("write-behind-compose", broker="kafka://127.0.0.1:9")
+    direct_delivery.install(app)
+    own = type("OwnTransport", (direct_delivery.Transport,), {"Consumer": _OwnConsumer})
+    app.transport = own(app.conf.broker_consumer, app)
+    return app
