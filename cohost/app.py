@@ -28,10 +28,7 @@ def create_app(settings: CohostSettings | None = None, **overrides: Any) -> faus
     """A new co-hosted app (group ``settings.group``) with the agents of
     ``settings.services`` installed, each from its own service's settings."""
     settings = settings or load()
-    # The saga elects a leader to publish its deadline ticks (see saga.app.create_app).
-    options: dict[str, Any] = {"topic_disable_leader": "saga" not in settings.services}
-    options.update(overrides)
-    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **options)
+    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **overrides)
     failures = route_failures(app, settings.platform, settings.streaming)
     if "payment" in settings.services:
         from payment import agent as payment_agent

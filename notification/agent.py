@@ -34,6 +34,7 @@ from streaming import (
     publisher,
 )
 from streaming.expiry import ExpiryIndex, default_partition
+from streaming.write_behind import written_through
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,11 @@ def install(
     the sender fails, nothing is recorded. A crash after the delivery but before the
     input's offset is committed may deliver the notice again (the redelivered outcome
     finds no marker if its write was lost too); the ``NotificationSent`` then carries the
-    same id, so the timeline shows it once. Entries are forgotten ``settings.retention``
-    after their last change (``ExpiryIndex``, as in the payment worker).
+    same id, so the timeline shows it once. The marker's changelog record is therefore
+    sent at once; the payment facts' wait for the next flush, like every table write
+    (``streaming.write_behind``), and the marker supersedes them. Entries are forgotten
+    ``settings.retention`` after their last change (``ExpiryIndex``, as in the payment
+    worker).
 
     ``publish`` replaces the ``notifications.v1`` producer and ``clock`` the wall clock,
     in tests.
@@ -117,11 +121,15 @@ def install(
         key = outcome.order_id.encode()
         record = load(key)
         step = domain.notify(record, outcome, channel=sender.channel, at=at, retention=retention)
-        if step.notice is not None:
+        if step.notice is not None and step.record is not None:
             await sender.send(step.notice)
             await emit(step.notice)
             log.debug("%s: %s notified (%s)", AGENT, outcome.order_id, step.notice.subject)
-        if step.record is not None and step.record is not record:
+            # The marker goes out at once, not with the next flush (``streaming.write_behind``):
+            # lost in a crash, it would let the redelivered outcome send the notice again.
+            with written_through(table):
+                keep(key, step.record, partition)
+        elif step.record is not None and step.record is not record:
             keep(key, step.record, partition)
         forget_expired(partition, at)
 

@@ -68,6 +68,12 @@ def install(
 ) -> AgentT[bytes]:
     """Add the ``sagas`` table, the ``decide_orders`` agent and the tick timer to ``app``.
 
+    The timer runs on every worker: every ``settings.tick_interval`` it publishes a
+    ``DeadlineTick`` to each partition of ``saga.ticks.v1`` the worker owns whose index
+    is not built yet or has an order due (``Agenda.wants_tick``), and to no other. (It
+    was the group leader's, for every partition, every interval: 12 records a second
+    with nothing to do.)
+
     The table maps an order id (UTF-8 bytes) to its ``domain.SagaState`` bytes, with as
     many partitions as the inputs; Faust writes each entry to the changelog partition
     of the event being processed, which for an order's events is the order's partition,
@@ -77,8 +83,9 @@ def install(
     (``domain``), so if a crash loses the table write after the outcome went out, the
     redelivered answers decide the same outcome again, with the same event id. Only a
     deadline decision can differ from what the answers would decide, so a *timeout*
-    is sent only after the table write that records it is flushed to Kafka; and after
-    every partition assignment ticks wait ``RECOVERY_GRACE_S`` so that redelivered
+    is sent only after the table write that records it is flushed to Kafka (the
+    producer's flush sends the tables' held records first: ``streaming.write_behind``);
+    and after every partition assignment ticks wait ``RECOVERY_GRACE_S`` so that redelivered
     answers are judged before any deadline is. (A flush per decision capped one worker
     at ~200-250 orders/s; without it, 300-470 measured on the same backlog.)
     If the crash loses the send instead, the redelivered deciding event re-sends it
@@ -187,10 +194,21 @@ def install(
     on_reassignment(app, forget_index)
 
     async def publish_ticks() -> None:
-        for tick in tick_events(partitions):
-            await ticks.send(key=key_of(tick), value=encode(tick), partition=tick.partition)
+        at, mine = now(), owned_ticks()
+        for tick in tick_events(partitions, at):
+            if tick.partition in mine and agenda.wants_tick(tick.partition, at):
+                await ticks.send(key=key_of(tick), value=encode(tick), partition=tick.partition)
 
-    app.timer(settings.tick_interval, on_leader=True, name=TICKER)(publish_ticks)
+    def owned_ticks() -> set[int]:
+        return {
+            tp.partition
+            for tp in app.assignor.assigned_actives()
+            if tp.topic == topics.SAGA_TICKS.name
+        }
+
+    # Every worker ticks the partitions it owns, and only when one of its orders there is
+    # due (``Agenda.wants_tick``): no leader, and no ticks while nothing is due.
+    app.timer(settings.tick_interval, name=TICKER)(publish_ticks)
     return app.agent(source, name=AGENT)(decide_orders)
 
 

@@ -24,16 +24,15 @@ def create_app(
 ) -> faust.App:
     """A new saga app (group ``settings.group``) with its table, agent and tick timer.
 
-    Unlike the other workers it elects a leader (``topic_disable_leader=False``, so Faust
-    keeps a one-partition ``<group>-__assignor-__leader`` topic): only the leader
-    publishes the deadline ticks. ``publish``, ``flush`` and ``clock`` replace the
+    Every worker publishes the deadline ticks of the partitions it owns, when one of its
+    orders is due (``saga.agent.install``): no leader election, like the other workers.
+    ``publish``, ``flush`` and ``clock`` replace the
     outcome producer, the producer flush and the wall clock (tests); ``overrides`` go
     to Faust. ``route_failures=False`` sends failures nowhere (logged and counted
     only: unit tests without a broker say so).
     """
     settings = settings or load()
-    options: dict[str, Any] = {"topic_disable_leader": False, **overrides}
-    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **options)
+    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **overrides)
     failures = (
         failure_handling(app, settings.platform, settings.streaming) if route_failures else None
     )

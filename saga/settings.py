@@ -23,9 +23,8 @@ class SagaSettings:
     group: str = setting("SAGA_GROUP", string, "saga")
     """``SAGA_GROUP``: the consumer group and Faust app id, ``saga`` by default.
 
-    It also names the table's changelog topic (``<group>-sagas-changelog``) and the
-    leader-election topic (``<group>-__assignor-__leader``): a new group starts from
-    the oldest retained events with an empty table.
+    It also names the table's changelog topic (``<group>-sagas-changelog``): a new group
+    starts from the oldest retained events with an empty table.
     """
 
     deadline_seconds: float = setting("SAGA_DEADLINE_SECONDS", seconds, 30.0)
@@ -33,7 +32,8 @@ class SagaSettings:
     ``OrderPlaced`` is cancelled with reason ``timeout`` (30; see ``saga.domain``)."""
 
     tick_interval: float = setting("SAGA_TICK_INTERVAL", seconds, 0.5)
-    """``SAGA_TICK_INTERVAL``: seconds between two deadline ticks of each partition (0.5).
+    """``SAGA_TICK_INTERVAL``: seconds between two deadline ticks of a partition with an
+    order due (0.5); a partition with nothing due gets none (``saga.agenda``).
 
     A deadline fires at the first tick at or after it, so at most this late (plus a
     hop through Kafka)."""

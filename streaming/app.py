@@ -12,7 +12,7 @@ import faust
 
 from config.env import PlatformSettings
 from config.prometheus import Metrics
-from streaming import fetch
+from streaming import fetch, write_behind
 from streaming import metrics as worker_metrics
 from streaming.failures import FailureHandling, follow_faults
 from streaming.faults import FaultInjector
@@ -77,6 +77,9 @@ def create_app(
       kept it from its stream (the cause of the #596 commit stalls).
     - mode's service loggers format a message only when its level is on
       (``streaming.upstream.lazy_log_format``).
+    - write-behind tables (``streaming.write_behind``): a table's changelog gets each
+      changed key's latest value once per producer flush (Faust flushes before every
+      commit), not a record per write; ``write_through(table)`` opts a table out.
     - a commit watchdog (``streaming.upstream.commit_watchdog``) re-reads a partition whose
       commits stopped behind messages Faust dropped in a recovery race.
     - the event loop ``settings.event_loop`` (``EVENT_LOOP``, uvloop by default), which
@@ -112,6 +115,7 @@ def create_app(
         "web_bind": "127.0.0.1",
         "web_host": "127.0.0.1",
         "datadir": Path(tempfile.gettempdir()) / f"faust-{name}-data",
+        "Table": write_behind.WriteBehindTable,
     }
     if web_port is not None:
         options["web_port"] = web_port
@@ -119,6 +123,7 @@ def create_app(
     app = faust.App(name, **options)
     direct_delivery.install(app)
     fetch.install(app, fetch_wait_ms)
+    write_behind.install(app)
     lazy_log_format.install()
     # With DJANGO_SETTINGS_MODULE in the environment (the gateway's), Faust's Django
     # fixup would import Django into every worker, run django.setup() and its system

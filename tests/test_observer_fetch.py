@@ -41,3 +41,12 @@ async def test_a_zero_wait_turns_it_off(
 async def test_the_saga_hops_answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OBSERVER_FETCH_WAIT_MS", "80")
     assert not isinstance(_thread(payment_app(route_failures=False)), CoalescingConsumerThread)
+
+
+async def test_coalescing_keeps_the_write_behind_producer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streaming.write_behind import WriteBehindProducer
+
+    monkeypatch.setenv("OBSERVER_FETCH_WAIT_MS", "80")
+    app = auditor_app(route_failures=False)
+    assert isinstance(_thread(app), CoalescingConsumerThread)
+    assert isinstance(app.producer, WriteBehindProducer)

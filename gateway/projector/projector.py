@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from asgiref.sync import sync_to_async
@@ -154,7 +154,7 @@ async def _consume(
             if poison and not await _dead_letter(sender, poison, stop):
                 break  # stopped before the broker took them: do not commit past them
             if polled:
-                await consumer.commit()
+                await consumer.commit(processed(polled))
             events = [u.seen.event for u in projected if u.seen is not None]
             if events:
                 await broadcaster.publish(events)
@@ -163,6 +163,16 @@ async def _consume(
             await sender.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(consumer.stop(), 10)
+
+
+def processed(
+    polled: Mapping[TopicPartition, Sequence[ConsumerRecord]],
+) -> dict[TopicPartition, int]:
+    """The offsets to commit after a batch: the next offset of each partition the batch
+    read from, and no other. A commit without them (aiokafka's default: every assigned
+    partition) wrote one ``__consumer_offsets`` record per assigned partition per batch,
+    66 of them, most unchanged: ~58 records per order at 30 orders/s."""
+    return {tp: records[-1].offset + 1 for tp, records in polled.items() if records}
 
 
 def _check_database() -> None:

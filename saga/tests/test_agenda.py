@@ -72,3 +72,37 @@ def test_deletions_and_clear() -> None:
     assert agenda.due(0, T0 + timedelta(days=1), "x") == []
     agenda.clear()
     assert not agenda.has(0)
+
+
+def test_a_partition_wants_ticks_only_while_unbuilt_or_with_an_order_due() -> None:
+    agenda = Agenda(TIMING)
+    assert agenda.wants_tick(0, T0)  # not built: the tick builds its index
+    agenda.rebuild(0, [])
+    assert not agenda.wants_tick(0, T0 + timedelta(days=1))  # nothing to decide or forget
+    agenda.note(b"a", pending("a", 0, timedelta(seconds=30)))
+    agenda.note(b"b", pending("b", 0, timedelta(seconds=10)))
+    assert not agenda.wants_tick(0, T0 + timedelta(seconds=9))
+    assert agenda.wants_tick(0, T0 + timedelta(seconds=10))
+    # The tick at 10 s: b is due; until its write is noted the partition wants another.
+    assert agenda.due(0, T0 + timedelta(seconds=10), "tick-1") == [b"b"]
+    assert agenda.wants_tick(0, T0 + timedelta(seconds=10))
+    agenda.note(b"b", decided("b", 0, cause="tick-1"))  # forgotten at 60 s
+    assert agenda.due(0, T0 + timedelta(seconds=11), "tick-2") == []
+    assert not agenda.wants_tick(0, T0 + timedelta(seconds=29))
+    assert agenda.wants_tick(0, T0 + timedelta(seconds=30))  # a's deadline
+    agenda.note(b"a", None, partition=0)
+    agenda.note(b"b", None, partition=0)
+    agenda.due(0, T0 + timedelta(seconds=31), "tick-3")
+    assert not agenda.wants_tick(0, T0 + timedelta(days=1))  # both gone: quiet again
+    agenda.clear()
+    assert agenda.wants_tick(0, T0)  # reassigned: rebuilt on its next tick
+
+
+def test_an_earlier_order_noted_after_a_tick_wants_its_own_tick() -> None:
+    agenda = Agenda(TIMING)
+    agenda.rebuild(3, [(b"late", pending("late", 3, timedelta(minutes=5)))])
+    agenda.due(3, T0, "tick-1")
+    assert not agenda.wants_tick(3, T0 + timedelta(seconds=20))
+    agenda.note(b"new", pending("new", 3, timedelta(seconds=20)))
+    assert agenda.wants_tick(3, T0 + timedelta(seconds=20))
+    assert agenda.wants_tick(2, T0)  # another partition, never built: wants one

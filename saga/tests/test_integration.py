@@ -204,7 +204,7 @@ async def kafka(bootstrap: str, worker: SagaWorker) -> AsyncIterator[Kafka]:
 
 
 async def warm_up(kafka: Kafka) -> None:
-    """Wait until the worker decides, and its leader ticks: a timeout comes through."""
+    """Wait until the worker decides, and ticks its partitions: a timeout comes through."""
     probe = placed(at=datetime.now(UTC) - timedelta(seconds=DEADLINE_S))
     await kafka.send(probe)
     event, _ = await kafka.outcome(probe.order_id)
