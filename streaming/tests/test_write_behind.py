@@ -90,6 +90,16 @@ async def test_a_refused_record_is_held_again_unless_written_since_and_the_flush
 def test_a_write_through_table_sends_every_write_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     _, table = new_table("w")
     write_through(table)
+    calls = _record_sends(table, monkeypatch)
+    table[b"a"] = b"1"
+    table[b"a"] = b"2"
+    del table[b"a"]
+    assert [c[:3] for c in calls] == [(3, b"a", b"1"), (3, b"a", b"2"), (3, b"a", None)]
+    assert table.held == {}
+
+
+def _record_sends(table: WriteBehindTable, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The (partition, key, value) of every record ``table`` sends at once, in order."""
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         table,
@@ -98,11 +108,7 @@ def test_a_write_through_table_sends_every_write_at_once(monkeypatch: pytest.Mon
             calls.append((partition, key, value)) or _Sent(partition)
         ),
     )
-    table[b"a"] = b"1"
-    table[b"a"] = b"2"
-    del table[b"a"]
-    assert [c[:3] for c in calls] == [(3, b"a", b"1"), (3, b"a", b"2"), (3, b"a", None)]
-    assert table.held == {}
+    return calls
 
 
 class _Sent:
@@ -145,14 +151,7 @@ def test_a_write_through_block_sends_at_once_and_drops_the_held_value_of_its_key
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, table = new_table("b")
-    calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(
-        table,
-        "send_changelog",
-        lambda partition, key, value=None, *_, **__: (
-            calls.append((partition, key, value)) or _Sent(partition)
-        ),
-    )
+    calls = _record_sends(table, monkeypatch)
     table[b"a"] = b"facts"
     table[b"other"] = b"held"
     with write_behind.written_through(table):
