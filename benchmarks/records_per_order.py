@@ -35,7 +35,6 @@ import contextlib
 import json
 import os
 import shlex
-import struct
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from aiokafka import TopicPartition
 
 from benchmarks import measure
 from kafka_admin.client import admin, offsets_consumer
-from kafka_admin.offsets import committed_offsets, topic_partitions
+from kafka_admin.offsets import committed_offsets, group_of_record, topic_partitions
 
 ROOT = Path(__file__).resolve().parents[1]
 SAGACTL = str(Path(sys.executable).with_name("sagactl"))
@@ -89,17 +88,13 @@ async def wait_caught_up(bootstrap: str, timeout: float) -> tuple[bool, dict[str
 
 
 def commit_key(key: bytes | None) -> tuple[str, str] | None:
-    """(group, what) of a ``__consumer_offsets`` record key: an offset commit (key
-    versions 0 and 1: group, topic, partition) or the group's metadata (version 2)."""
-    if not key or len(key) < 4:
+    """(group, what) of a ``__consumer_offsets`` record key: an offset commit of a topic
+    or the group's metadata (``kafka_admin.offsets.group_of_record``)."""
+    found = group_of_record(key) if key else None
+    if found is None:
         return None
-    version = struct.unpack(">h", key[:2])[0]
-    (length,) = struct.unpack(">h", key[2:4])
-    group = key[4 : 4 + length].decode(errors="replace")
-    if version in (0, 1):
-        (tlen,) = struct.unpack(">h", key[4 + length : 6 + length])
-        return group, "commit " + key[6 + length : 6 + length + tlen].decode(errors="replace")
-    return group, "group metadata"
+    group, topic, _ = found
+    return group, "group metadata" if topic is None else f"commit {topic}"
 
 
 async def commit_records(

@@ -12,7 +12,6 @@ whether a record was never read, read and skipped by a commit, or never written.
 from __future__ import annotations
 
 import re
-import struct
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import contracts
 from harness.ledger import FACT_TOPICS, read_topic
+from kafka_admin.offsets import decode_commit
 
 _ORDER = re.compile(r"^([\w.-]+):?")
 
@@ -40,25 +40,6 @@ def violating_orders(violations: Mapping[str, Iterable[str]]) -> list[str]:
 
 def _stamp(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S.%f")[:-3]
-
-
-def _short(data: bytes, at: int) -> tuple[str, int]:
-    (size,) = struct.unpack_from(">h", data, at)
-    at += 2
-    return data[at : at + size].decode(errors="replace"), at + size
-
-
-def decode_commit(key: bytes, value: bytes | None) -> tuple[str, str, int, int | None] | None:
-    """``(group, topic, partition, offset)`` of an offset-commit record of
-    ``__consumer_offsets`` (offset None: a tombstone); None for group metadata."""
-    (version,) = struct.unpack_from(">h", key, 0)
-    if version not in (0, 1):
-        return None
-    group, at = _short(key, 2)
-    topic, at = _short(key, at)
-    (partition,) = struct.unpack_from(">i", key, at)
-    offset = None if value is None else struct.unpack_from(">q", value, 2)[0]
-    return group, topic, partition, offset
 
 
 def render(bootstrap: str, order_ids: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ rewinding a group under running workers, and :func:`commit_offsets` keeps it.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -317,3 +318,36 @@ async def rewind(
         timeout=timeout,
     )
     return rows
+
+
+def group_of_record(key: bytes) -> tuple[str, str | None, int | None] | None:
+    """``(group, topic, partition)`` of a ``__consumer_offsets`` record's key: an offset
+    commit (key versions 0 and 1), or a group's metadata (version 2: topic and partition
+    None); None for a key of another version or too short to hold a group."""
+    if len(key) < 4:
+        return None
+    (version,) = struct.unpack_from(">h", key, 0)
+    group, at = _short(key, 2)
+    if version == 2:
+        return group, None, None
+    if version not in (0, 1):
+        return None
+    topic, at = _short(key, at)
+    (partition,) = struct.unpack_from(">i", key, at)
+    return group, topic, partition
+
+
+def decode_commit(key: bytes, value: bytes | None) -> tuple[str, str, int, int | None] | None:
+    """``(group, topic, partition, offset)`` of an offset-commit record of
+    ``__consumer_offsets`` (offset None: a tombstone); None for group metadata."""
+    found = group_of_record(key)
+    if found is None or found[1] is None or found[2] is None:
+        return None
+    offset = None if value is None else struct.unpack_from(">q", value, 2)[0]
+    return found[0], found[1], found[2], offset
+
+
+def _short(data: bytes, at: int) -> tuple[str, int]:
+    (size,) = struct.unpack_from(">h", data, at)
+    at += 2
+    return data[at : at + size].decode(errors="replace"), at + size

@@ -1,14 +1,8 @@
-"""``harness.evidence``: which orders violations name, and offset commits decoded."""
+"""``harness.evidence``: which orders violations name."""
 
 from __future__ import annotations
 
-import struct
-
-from harness.evidence import decode_commit, violating_orders
-
-
-def _short(text: str) -> bytes:
-    return struct.pack(">h", len(text)) + text.encode()
+from harness.evidence import violating_orders
 
 
 def test_violating_orders_are_the_ids_before_the_colon_without_products() -> None:
@@ -20,13 +14,3 @@ def test_violating_orders_are_the_ids_before_the_colon_without_products() -> Non
         "stuck": [],
     }
     assert violating_orders(violations) == ["chaos-1", "chaos-2", "chaos-3"]
-
-
-def test_an_offset_commit_record_is_decoded_and_group_metadata_is_not() -> None:
-    key = struct.pack(">h", 1) + _short("notification") + _short("orders.outcome.v1")
-    key += struct.pack(">i", 4)
-    value = struct.pack(">h", 3) + struct.pack(">q", 41) + b"rest"
-    assert decode_commit(key, value) == ("notification", "orders.outcome.v1", 4, 41)
-    assert decode_commit(key, None) == ("notification", "orders.outcome.v1", 4, None)
-    metadata = struct.pack(">h", 2) + _short("notification")
-    assert decode_commit(metadata, b"\x00") is None

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from kafka_admin.groups import decode_assignment
-from kafka_admin.offsets import Position, Target, plan_reset, render_plan
+from kafka_admin.offsets import (
+    Position,
+    Target,
+    decode_commit,
+    group_of_record,
+    plan_reset,
+    render_plan,
+)
 
 P = Position("orders.v1", 0, committed=40, earliest=10, latest=100, at_time=55)
 
@@ -67,3 +76,20 @@ def test_member_assignments_decode_to_topic_partitions() -> None:
         ("payments.v1", 1),
     )
     assert decode_assignment(b"") == ()
+
+
+def _short(text: str) -> bytes:
+    return struct.pack(">h", len(text)) + text.encode()
+
+
+def test_an_offset_commit_record_is_decoded_and_group_metadata_is_not() -> None:
+    key = struct.pack(">h", 1) + _short("notification") + _short("orders.outcome.v1")
+    key += struct.pack(">i", 4)
+    value = struct.pack(">h", 3) + struct.pack(">q", 41) + b"rest"
+    assert decode_commit(key, value) == ("notification", "orders.outcome.v1", 4, 41)
+    assert decode_commit(key, None) == ("notification", "orders.outcome.v1", 4, None)
+    metadata = struct.pack(">h", 2) + _short("notification")
+    assert decode_commit(metadata, b"\x00") is None
+    assert group_of_record(metadata) == ("notification", None, None)
+    assert group_of_record(key) == ("notification", "orders.outcome.v1", 4)
+    assert group_of_record(b"\x00") is None
