@@ -27,9 +27,9 @@ def create_app(
     ``overrides`` go to Faust.
     """
     settings = settings or load()
-    # Nobody waits on this worker: its fetches are coalesced (``streaming.fetch``).
-    overrides.setdefault("fetch_wait_ms", settings.platform.observer_fetch_wait_ms)
-    app = create_streaming_app(settings.group, settings.platform, settings.streaming, **overrides)
+    app = create_streaming_app(
+        settings.group, settings.platform, settings.streaming, observer=True, **overrides
+    )
     failures = (
         failure_handling(app, settings.platform, settings.streaming) if route_failures else None
     )

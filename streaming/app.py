@@ -31,7 +31,7 @@ def create_app(
     settings: PlatformSettings,
     worker: StreamingSettings | None = None,
     *,
-    fetch_wait_ms: int = 0,
+    observer: bool = False,
     **overrides: Any,
 ) -> faust.App:
     """A new Faust app for the worker ``name``; ``overrides`` win over every default.
@@ -85,10 +85,10 @@ def create_app(
     - the event loop ``settings.event_loop`` (``EVENT_LOOP``, uvloop by default), which
       ``streaming.run`` installs before Faust's worker creates its loops (see
       ``event_loop_of``).
-    - ``fetch_wait_ms``: for an app nobody waits on (notification, analytics, the
-      auditor: ``OBSERVER_FETCH_WAIT_MS``), the broker answers its fetches every that
-      many milliseconds with what arrived meanwhile, instead of once per event
-      (``streaming.fetch``); 0 (the saga's hops): as soon as a record is there.
+    - ``observer``: for an app nobody waits on (notification, analytics, the auditor),
+      the broker answers its fetches every ``settings.observer_fetch_wait_ms``
+      (``OBSERVER_FETCH_WAIT_MS``) with what arrived meanwhile, instead of once per event
+      (``streaming.fetch``); otherwise (the saga's hops) as soon as a record is there.
     - ``datadir`` in the temporary directory: the memory store keeps nothing on disk,
       but Faust still creates the folder, which would otherwise land in the cwd.
     """
@@ -122,7 +122,7 @@ def create_app(
     options.update(overrides)
     app = faust.App(name, **options)
     direct_delivery.install(app)
-    fetch.install(app, fetch_wait_ms)
+    fetch.install(app, settings.observer_fetch_wait_ms if observer else 0)
     write_behind.install(app)
     lazy_log_format.install()
     # With DJANGO_SETTINGS_MODULE in the environment (the gateway's), Faust's Django

@@ -1,7 +1,7 @@
 """Coalesced fetches for a Faust app nobody waits on (``kafka_admin.fetch``): its
 consumer thread makes aiokafka's consumer as Faust does, then sets its fetch wait.
 
-``create_app(..., fetch_wait_ms=N)`` installs it; the saga's own workers (payment,
+``create_app(..., observer=True)`` installs it; the saga's own workers (payment,
 inventory, saga) and the co-hosted worker never do.
 """
 

@@ -1,4 +1,4 @@
-"""``streaming.fetch``: an app made with ``fetch_wait_ms`` makes its aiokafka consumer with
+"""``streaming.fetch``: an observer app (``observer=True``) makes its aiokafka consumer with
 coalesced fetches; one made without keeps aiokafka's answer-at-once fetches. Nothing
 here starts a consumer (no broker needed)."""
 
@@ -22,12 +22,14 @@ def _worker_consumer(app: Any) -> Any:
     return thread._create_worker_consumer(app.transport)
 
 
-def _settings() -> PlatformSettings:
-    return PlatformSettings(kafka_bootstrap_servers="127.0.0.1:1", topic_partitions=1)
+def _settings(wait_ms: int = 100) -> PlatformSettings:
+    return PlatformSettings(
+        kafka_bootstrap_servers="127.0.0.1:1", topic_partitions=1, observer_fetch_wait_ms=wait_ms
+    )
 
 
 async def test_an_app_with_a_wait_fetches_every_wait() -> None:
-    app = create_app("fetch-test-wait", _settings(), fetch_wait_ms=150)
+    app = create_app("fetch-test-wait", _settings(150), observer=True)
     made = _worker_consumer(app)
     assert (made._fetch_min_bytes, made._fetch_max_wait_ms) == (kafka_fetch.MIN_BYTES, 150)
 
@@ -41,4 +43,4 @@ async def test_an_app_without_a_wait_answers_on_the_first_record() -> None:
 
 def test_a_negative_wait_is_refused_when_the_app_is_made() -> None:
     with pytest.raises(ValueError, match="-3"):
-        create_app("fetch-test-bad", _settings(), fetch_wait_ms=-3)
+        create_app("fetch-test-bad", _settings(-3), observer=True)
